@@ -1,0 +1,145 @@
+"""CodeBuild projects, CodePipeline stages and actions, and the EventBridge rules that start them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import GetAtt, Ref, Sub, Tags, codebuild, codepipeline, events
+
+BUILD_IMAGE = "aws/codebuild/amazonlinux2-x86_64-standard:5.0"
+
+
+def build_project(
+    logical_id: str,
+    name: Any,
+    description: str,
+    role: Any,
+    key: Any,
+    environment: dict[str, Any],
+    tags: Tags,
+    buildspec: str = "buildspec.yml",
+    timeout_minutes: int = 480,
+) -> codebuild.Project:
+    """A CodeBuild project run by CodePipeline, encrypting its output with `key`."""
+    return codebuild.Project(
+        logical_id,
+        Name=name,
+        Description=description,
+        ServiceRole=role,
+        EncryptionKey=key,
+        Artifacts=codebuild.Artifacts(Type="CODEPIPELINE"),
+        Source=codebuild.Source(Type="CODEPIPELINE", BuildSpec=buildspec),
+        Environment=codebuild.Environment(
+            Type="LINUX_CONTAINER",
+            ComputeType="BUILD_GENERAL1_SMALL",
+            Image=BUILD_IMAGE,
+            EnvironmentVariables=[
+                codebuild.EnvironmentVariable(Name=k, Type="PLAINTEXT", Value=v) for k, v in environment.items()
+            ],
+        ),
+        TimeoutInMinutes=timeout_minutes,
+        Tags=tags,
+    )
+
+
+def codecommit_source(repository: Any, output: str, branch: str = "main") -> codepipeline.Stages:
+    """Source stage: the repository's branch, started by EventBridge rather than polling."""
+    return codepipeline.Stages(
+        Name="Source",
+        Actions=[
+            codepipeline.Actions(
+                Name="Source",
+                ActionTypeId=codepipeline.ActionTypeId(
+                    Category="Source", Owner="AWS", Provider="CodeCommit", Version="1"
+                ),
+                Configuration={
+                    "RepositoryName": GetAtt(repository, "Name"),
+                    "BranchName": branch,
+                    "PollForSourceChanges": "false",
+                },
+                OutputArtifacts=[codepipeline.OutputArtifacts(Name=output)],
+                RunOrder=1,
+            )
+        ],
+    )
+
+
+def codebuild_action(
+    name: str, project: Any, inputs: list[str], outputs: list[str] = (), run_order: int = 1, **configuration: Any
+) -> codepipeline.Actions:
+    action = codepipeline.Actions(
+        Name=name,
+        ActionTypeId=codepipeline.ActionTypeId(Category="Build", Owner="AWS", Provider="CodeBuild", Version="1"),
+        Configuration={"ProjectName": Ref(project), **configuration},
+        InputArtifacts=[codepipeline.InputArtifacts(Name=i) for i in inputs],
+        RunOrder=run_order,
+    )
+    if outputs:
+        action.OutputArtifacts = [codepipeline.OutputArtifacts(Name=o) for o in outputs]
+    return action
+
+
+def stage(name: str, *actions: codepipeline.Actions) -> codepipeline.Stages:
+    return codepipeline.Stages(Name=name, Actions=list(actions))
+
+
+def pipeline(
+    logical_id: str, name: Any, role: Any, bucket: Any, key: Any, stages: list[codepipeline.Stages], tags: Tags
+) -> codepipeline.Pipeline:
+    """A V2 pipeline whose artifacts are encrypted with the customer-managed `key`."""
+    return codepipeline.Pipeline(
+        logical_id,
+        Name=name,
+        RoleArn=role,
+        PipelineType="V2",
+        ExecutionMode="QUEUED",
+        ArtifactStore=codepipeline.ArtifactStore(
+            Type="S3",
+            Location=Ref(bucket),
+            EncryptionKey=codepipeline.EncryptionKey(Id=GetAtt(key, "Arn"), Type="KMS"),
+        ),
+        Stages=stages,
+        Tags=tags,
+    )
+
+
+def pipeline_arn(pipeline_resource: Any) -> Sub:
+    return Sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}", Pipeline=Ref(pipeline_resource))
+
+
+def branch_push_pattern(repository: Any, branch: str = "main") -> dict[str, Any]:
+    """EventBridge pattern: a commit pushed to (or creating) `branch` of `repository`."""
+    return {
+        "source": ["aws.codecommit"],
+        "detail-type": ["CodeCommit Repository State Change"],
+        "resources": [GetAtt(repository, "Arn")],
+        "detail": {
+            "event": ["referenceCreated", "referenceUpdated"],
+            "referenceType": ["branch"],
+            "referenceName": [branch],
+        },
+    }
+
+
+def model_package_state_pattern(group_names: Any, statuses: list[str]) -> dict[str, Any]:
+    """EventBridge pattern: a model package in one of `group_names` reached one of `statuses`."""
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": group_names, "ModelApprovalStatus": statuses},
+    }
+
+
+def start_pipeline_rule(
+    logical_id: str, name: Any, description: str, pattern: dict[str, Any], target_pipeline: Any, role: Any, tags: Tags
+) -> events.Rule:
+    """A rule that starts `target_pipeline` when `pattern` matches."""
+    return events.Rule(
+        logical_id,
+        Name=name,
+        Description=description,
+        EventPattern=pattern,
+        State="ENABLED",
+        Targets=[events.Target(Id="Pipeline", Arn=pipeline_arn(target_pipeline), RoleArn=role)],
+        Tags=tags,
+    )

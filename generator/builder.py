@@ -1,0 +1,169 @@
+"""Turns the catalog's sources into dist/: templates, seed-code zips, docs and a manifest.
+
+Deciding is separate from doing: `render` computes every output file in memory (nothing touches
+the disk), `write_dist` then replaces dist/ in one step, or leaves it alone when nothing changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator.catalog import Catalog, _last_frame
+from generator.errors import InputError, Problem
+from generator.portfolio import Portfolio, load_portfolios
+from generator.product import Product
+from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name
+from generator.seedcode import zip_bytes
+
+MANIFEST_VERSION = 1
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def canonical_json(data: Any) -> bytes:
+    """Stable bytes for a JSON document: sorted keys, fixed indentation, a final newline."""
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+@dataclass
+class BuiltProduct:
+    product: Product
+    template: dict[str, Any]
+    template_bytes: bytes
+    seeds: dict[str, str]  # seed name -> zip sha256
+
+    @property
+    def template_sha256(self) -> str:
+        return sha256(self.template_bytes)
+
+    @property
+    def content_hash(self) -> str:
+        """One hash over everything a launch uses: the template and each seed zip."""
+        lines = [f"template {self.template_sha256}"] + [f"seed {n} {s}" for n, s in sorted(self.seeds.items())]
+        return sha256("\n".join(lines).encode())
+
+    @property
+    def resource_count(self) -> int:
+        return len(self.template.get("Resources", {}))
+
+
+@dataclass
+class Build:
+    """Everything one build produces, before anything is written."""
+
+    products: dict[str, BuiltProduct]
+    portfolios: list[Portfolio]
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def manifest(self) -> dict[str, Any]:
+        products = {}
+        for name, built in self.products.items():
+            p = built.product
+            entry = {
+                "name": name,
+                "description": p.description,
+                "owner": p.owner,
+                "distributor": p.distributor,
+                "support_email": p.support_email,
+                "support_url": p.support_url,
+                "support_description": p.support_description,
+                "version": p.version,
+                "studio_project": p.studio_project,
+                "template": f"templates/{name}.json",
+                "template_sha256": built.template_sha256,
+                "seedcode": {
+                    seed: {"path": f"seedcode/{seed}.zip", "sha256": sha, "key_parameter": seed_key_parameter_name(seed)}
+                    for seed, sha in sorted(built.seeds.items())
+                },
+                "content_hash": built.content_hash,
+                "resources": built.resource_count,
+            }
+            if built.seeds:
+                entry["seedcode_bucket_parameter"] = SEED_BUCKET
+            products[name] = entry
+        portfolios = {p.id: {"file": p.file, **p.config} for p in self.portfolios}
+        return {"manifest_version": MANIFEST_VERSION, "products": products, "portfolios": portfolios}
+
+
+def render(catalog: Catalog, progress=None) -> Build:
+    """Builds every output in memory; raises InputError listing every problem in the sources."""
+    progress = progress or (lambda message: None)
+    problems: list[Problem] = []
+    try:
+        products = catalog.products()
+    except InputError as exc:
+        problems += exc.problems
+        products = {}
+    try:
+        portfolios = load_portfolios(catalog.portfolio_files(), set(products), catalog.rel)
+    except InputError as exc:
+        problems += exc.problems
+        portfolios = []
+    if problems:
+        raise InputError(problems)
+
+    files: dict[str, bytes] = {}
+    seeds: dict[str, str] = {}
+    for seed in catalog.seed_folders():
+        progress(f"packaging seedcode/{seed}")
+        data = zip_bytes(catalog.seedcode_dir / seed)
+        files[f"seedcode/{seed}.zip"] = data
+        seeds[seed] = sha256(data)
+
+    built: dict[str, BuiltProduct] = {}
+    for name, product in products.items():
+        progress(f"rendering {name}")
+        try:
+            template = product.template().to_dict()
+        except Exception as exc:  # a product that cannot render is a problem in its module
+            problems.append(Problem(f"products ({name})", "template()", f"failed: {_last_frame(exc)}"))
+            continue
+        data = canonical_json(template)
+        files[f"templates/{name}.json"] = data
+        built[name] = BuiltProduct(product, template, data, {s: seeds[s] for s in product.seedcode})
+    if problems:
+        raise InputError(problems)
+
+    build = Build(built, portfolios, files)
+    from generator.docs import product_page  # jinja2 only when there is something to render
+
+    for name, b in built.items():
+        files[f"docs/{name}.md"] = product_page(b).encode()
+    files["manifest.json"] = canonical_json(build.manifest())
+    return build
+
+
+def existing_files(out: Path) -> dict[str, bytes] | None:
+    if not out.is_dir():
+        return None
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def write_dist(out: Path, files: dict[str, bytes]) -> bool:
+    """Makes `out` hold exactly `files`; returns False when it already did (nothing is written).
+
+    The new tree is written beside `out` and swapped in with renames, so an interrupted build
+    leaves either the old dist or the new one, never a mix.
+    """
+    if existing_files(out) == files:
+        return False
+    staging = out.with_name(f".{out.name}.new")
+    previous = out.with_name(f".{out.name}.old")
+    for leftover in (staging, previous):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for rel, data in sorted(files.items()):
+        path = staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    if out.exists():
+        out.rename(previous)
+    staging.rename(out)
+    shutil.rmtree(previous, ignore_errors=True)
+    return True

@@ -1,0 +1,94 @@
+"""Finds the catalog's sources: product modules, seed-code folders and portfolio files.
+
+Adding a product is adding one module to `products/` that defines `PRODUCT`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import InputError, Problem
+from generator.product import Product
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The sources of one catalog, rooted at a directory laid out like this repository."""
+
+    root: Path
+
+    @property
+    def products_dir(self) -> Path:
+        return self.root / "products"
+
+    @property
+    def seedcode_dir(self) -> Path:
+        return self.root / "seedcode"
+
+    @property
+    def portfolios_dir(self) -> Path:
+        return self.root / "portfolios"
+
+    def rel(self, path: Path) -> str:
+        """A path as shown to users: relative to the catalog root when inside it."""
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def product_files(self) -> list[Path]:
+        return sorted(p for p in self.products_dir.glob("*.py") if not p.name.startswith("_"))
+
+    def portfolio_files(self) -> list[Path]:
+        return sorted(self.portfolios_dir.glob("*.yaml")) + sorted(self.portfolios_dir.glob("*.yml"))
+
+    def seed_folders(self) -> list[str]:
+        if not self.seedcode_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.seedcode_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def products(self) -> dict[str, Product]:
+        """Imports every product module and returns the products by name, or raises InputError."""
+        problems: list[Problem] = []
+        found: dict[str, Product] = {}
+        seeds = set(self.seed_folders())
+        for path in self.product_files():
+            where = self.rel(path)
+            try:
+                module = _import(path)
+            except Exception as exc:  # a broken module is the user's input: report it, no traceback
+                problems.append(Problem(where, "", f"cannot be imported: {_last_frame(exc)}"))
+                continue
+            product = getattr(module, "PRODUCT", None)
+            if not isinstance(product, Product):
+                problems.append(Problem(where, "PRODUCT", "must be a generator.product.Product"))
+                continue
+            problems += [Problem(where, "PRODUCT", reason) for reason in product.problems()]
+            for seed in product.seedcode:
+                if seed not in seeds:
+                    problems.append(Problem(where, "PRODUCT.seedcode", f"no folder seedcode/{seed}/"))
+            if product.name in found:
+                problems.append(Problem(where, "PRODUCT.name", f"{product.name!r} is declared twice"))
+            found[product.name] = product
+        if problems:
+            raise InputError(problems)
+        return dict(sorted(found.items()))
+
+
+def _import(path: Path):
+    name = f"smcat_products.{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _last_frame(exc: Exception) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (line {frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"

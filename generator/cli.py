@@ -1,0 +1,211 @@
+"""The command line: `smcat` (or `python build.py`) with build, lint, list and schema commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from generator.catalog import Catalog
+from generator.errors import InputError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _add_build(sub) -> None:
+    p = sub.add_parser("build", help="render templates, zip seed code, write dist/ and lint it (the default)",
+                       description="Render every product template into DIST/templates, package each seed "
+                       "folder into DIST/seedcode, write DIST/manifest.json and DIST/docs, then lint the "
+                       "templates. Exits 1 on any cfn-lint error or warning, 2 on bad input.")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default: ROOT/dist)")
+    p.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
+    p.add_argument("--no-cache", action="store_true", help="lint every template again, ignoring cached results")
+    p.add_argument("--jobs", type=int, default=None, help="lint processes (default: up to the number of cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_build)
+
+
+def _add_lint(sub) -> None:
+    p = sub.add_parser("lint", help="lint built templates, or any templates you pass, with the project's rules",
+                       description="Run cfn-lint with the project's custom rules over PATHS (default: the "
+                       "templates in DIST/templates). Exits 1 on any error or warning.")
+    p.add_argument("paths", nargs="*", help="template files (default: the built templates)")
+    p.add_argument("--format", choices=["text", "json", "sarif", "junit"], default="text")
+    p.add_argument("--out", type=Path, default=None, help="dist directory whose templates to lint")
+    p.set_defaults(func=cmd_lint)
+
+
+def _add_list(sub) -> None:
+    p = sub.add_parser("list", help="list products and portfolios", description="List the catalog's products "
+                       "(name, version, seed code) and portfolios (file, products, share targets).")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_list)
+
+
+def _add_schema(sub) -> None:
+    p = sub.add_parser("schema", help="print the JSON Schema of portfolio files",
+                       description="Print (or write) the JSON Schema editors use to complete and check "
+                       "portfolios/*.yaml.")
+    p.add_argument("--write", type=Path, default=None, help="write it to this file instead of printing it")
+    p.set_defaults(func=cmd_schema)
+
+
+def parser(default_root: Path | None = None) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="smcat",
+        description="Build, lint and publish SageMaker project templates as Service Catalog products.",
+    )
+    p.add_argument("--root", type=Path, default=default_root or Path.cwd(),
+                   help="catalog root holding products/, seedcode/ and portfolios/ (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_add_build, _add_lint, _add_list, _add_schema):
+        add(sub)
+    try:
+        from generator.publish.cli import register
+    except ImportError:
+        pass
+    else:
+        register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None, default_root: Path | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = parser(default_root)
+    commands = p._subparsers._group_actions[0].choices
+    if not any(a in commands for a in argv) and not {"-h", "--help"} & set(argv):
+        argv.insert(_first_command_position(argv), "build")  # plain `python build.py [options]` builds
+    args = p.parse_args(argv)
+    args.root = args.root.resolve()
+    try:
+        return args.func(args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _first_command_position(argv: list[str]) -> int:
+    """Where a command word goes: after the global `--root DIR`, if given first."""
+    if argv[:1] == ["--root"]:
+        return 2
+    if argv and argv[0].startswith("--root="):
+        return 1
+    return 0
+
+
+def _out(args) -> Path:
+    return (args.out or args.root / "dist").resolve()
+
+
+def cmd_build(args) -> int:
+    from generator.builder import render, write_dist
+    from generator.progress import Progress
+
+    catalog = Catalog(args.root)
+    progress = Progress(quiet=args.quiet)
+    build = render(catalog, progress)
+    out = _out(args)
+    progress(f"writing {catalog.rel(out)}")
+    changed = write_dist(out, build.files)
+    results = {}
+    if not args.no_lint:
+        progress("linting templates")
+        results = _lint_built(catalog, out, build, args)
+    progress.done()
+    print(_table(build, results))
+    findings = [f for found in results.values() for f in found]
+    for finding in findings:
+        print(finding)
+    state = "written" if changed else "unchanged"
+    print(f"{catalog.rel(out)}: {len(build.products)} products, {len(build.portfolios)} portfolios, {state}")
+    return EXIT_FAILED if findings else EXIT_OK
+
+
+def _lint_built(catalog: Catalog, out: Path, build, args) -> dict:
+    from generator.lint import LintCache
+
+    cache = LintCache(args.root / ".cache" / "smcat" / "lint.json")
+    if args.no_cache:
+        cache.entries = {}
+    templates = {
+        name: (catalog.rel(out / "templates" / f"{name}.json"), b.template_sha256)
+        for name, b in build.products.items()
+    }
+    return cache.lint(templates, jobs=args.jobs)
+
+
+def _table(build, results: dict) -> str:
+    rows = [("PRODUCT", "VERSION", "HASH", "RESOURCES", "LINT")]
+    for name, b in build.products.items():
+        if name not in results:
+            lint = "skipped"
+        else:
+            found = results[name]
+            errors = sum(f.severity == "error" for f in found)
+            lint = "ok" if not found else f"{errors} errors, {len(found) - errors} warnings"
+        rows.append((name, b.product.version, b.content_hash[:12], str(b.resource_count), lint))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def cmd_lint(args) -> int:
+    from generator.lint import run_matches
+
+    paths = args.paths or sorted(str(p) for p in (_out(args) / "templates").glob("*.json"))
+    if not paths:
+        print("error: nothing to lint: no templates given and none built (run `build` first)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise InputError([_missing(p) for p in missing])
+    matches, runner = run_matches(paths, None if args.format == "text" else args.format)
+    output = runner.formatter.print_matches(matches, runner.rules, config=runner.config)
+    if output:
+        print(output)
+    if args.format == "text":
+        print(f"{len(paths)} templates, {len(matches)} findings", file=sys.stderr)
+    return EXIT_FAILED if matches else EXIT_OK
+
+
+def _missing(path: str):
+    from generator.errors import Problem
+
+    return Problem(path, "", "no such file")
+
+
+def cmd_list(args) -> int:
+    from generator.portfolio import load_portfolios
+
+    catalog = Catalog(args.root)
+    products = catalog.products()
+    portfolios = load_portfolios(catalog.portfolio_files(), set(products), catalog.rel)
+    if args.format == "json":
+        print(json.dumps({
+            "products": {n: {"version": p.version, "seedcode": list(p.seedcode), "description": p.description}
+                         for n, p in products.items()},
+            "portfolios": {p.id: {"file": p.file, **p.config} for p in portfolios},
+        }, indent=2, sort_keys=True))
+        return EXIT_OK
+    for name, product in products.items():
+        seeds = ", ".join(product.seedcode) or "-"
+        print(f"product    {name} {product.version}  seedcode: {seeds}")
+    for p in portfolios:
+        targets = ", ".join(s["value"] for s in p.config["shares"]) or "not shared"
+        print(f"portfolio  {p.id} ({p.file})  products: {', '.join(p.config['products'])}  shares: {targets}")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    from generator.portfolio import SCHEMA
+
+    text = json.dumps(SCHEMA, indent=2) + "\n"
+    if args.write:
+        args.write.write_text(text)
+    else:
+        print(text, end="")
+    return EXIT_OK

@@ -1,0 +1,131 @@
+"""cfn-lint over many templates in one pass, with the project's own rules, and a result cache.
+
+cfn-lint's start-up (loading rules and schemas) costs more than linting one template, so every
+template goes through one Runner. Results are cached by template hash, cfn-lint version and
+rules hash: an unchanged template is not linted again, and cfn-lint is not even imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+RULES_DIR = Path(__file__).parent / "rules"
+SEVERITY_ORDER = {"error": 0, "warning": 1, "informational": 2}
+# Below this many templates a second process costs more than it saves.
+PARALLEL_FROM = 12
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    message: str
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.rule} [{self.severity}] {self.message}"
+
+
+def rules_dirs() -> list[str]:
+    """The project's custom rule directory, when it has rules."""
+    return [str(RULES_DIR)] if RULES_DIR.is_dir() and any(RULES_DIR.glob("*.py")) else []
+
+
+def _config(paths: list[str], fmt: str | None = None):
+    from cfnlint.config import ConfigMixIn
+
+    args = ["--non-zero-exit-code", "warning"]
+    for rules in rules_dirs():
+        args += ["--append-rules", rules]
+    if fmt:
+        args += ["--format", fmt]
+    return ConfigMixIn([*args, "--", *paths])
+
+
+def run_matches(paths: list[str], fmt: str | None = None):
+    """Lints `paths` in one cfn-lint pass; returns (matches, runner) so callers can format them."""
+    from cfnlint.runner import Runner
+
+    runner = Runner(_config(paths, fmt))
+    matches = list(runner.run())
+    matches.sort(key=lambda m: (m.filename or "", m.linenumber, m.rule.id))
+    return matches, runner
+
+
+def _to_finding(match) -> Finding:
+    return Finding(match.rule.id, match.rule.severity, match.message, match.filename or "",
+                   match.linenumber, match.columnnumber)
+
+
+def _lint_chunk(paths: list[str]) -> list[Finding]:
+    matches, _ = run_matches(paths)
+    return [_to_finding(m) for m in matches]
+
+
+def lint_paths(paths: list[str], jobs: int | None = None) -> list[Finding]:
+    """Every finding for `paths`; splits large sets over the machine's cores."""
+    if not paths:
+        return []
+    jobs = jobs or min(os.cpu_count() or 1, 4)
+    if jobs < 2 or len(paths) < PARALLEL_FROM:
+        return _lint_chunk(paths)
+    chunks = [paths[i::jobs] for i in range(jobs)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        results = pool.map(_lint_chunk, chunks)
+    return sorted((f for chunk in results for f in chunk), key=lambda f: (f.file, f.line, f.rule))
+
+
+def lint_key() -> str:
+    """What, besides a template's bytes, decides its lint result: cfn-lint and our rules."""
+    digest = hashlib.sha256(f"cfn-lint {version('cfn-lint')}".encode())
+    for rules in rules_dirs():
+        for path in sorted(Path(rules).glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+class LintCache:
+    """Lint results by template sha256, valid for one cfn-lint version and rule set."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.key = lint_key()
+        self.entries: dict[str, list[dict]] = {}
+        try:
+            data = json.loads(path.read_text())
+            if data.get("key") == self.key:
+                self.entries = data["results"]
+        except (OSError, ValueError, KeyError, AttributeError):
+            pass  # no cache, or an unreadable one: lint everything again
+
+    def lint(self, templates: dict[str, tuple[str, str]], jobs: int | None = None) -> dict[str, list[Finding]]:
+        """`templates` maps a name to (path, sha256); returns each name's findings."""
+        todo = {name: path for name, (path, sha) in templates.items() if sha not in self.entries}
+        if todo:
+            by_file = {}
+            for finding in lint_paths(sorted(todo.values()), jobs):
+                by_file.setdefault(finding.file, []).append(finding)
+            for name, path in todo.items():
+                found = by_file.get(path, []) + by_file.get(str(Path(path)), [])
+                sha = templates[name][1]
+                self.entries[sha] = [{k: v for k, v in asdict(f).items() if k != "file"} for f in found]
+            self._save(keep={sha for _, sha in templates.values()})
+        return {
+            name: [Finding(file=path, **entry) for entry in self.entries[sha]]
+            for name, (path, sha) in templates.items()
+        }
+
+    def _save(self, keep: set[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        results = {sha: found for sha, found in self.entries.items() if sha in keep}
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"key": self.key, "results": results}, sort_keys=True))
+        tmp.replace(self.path)

@@ -1,0 +1,52 @@
+"""What a product module declares: its Service Catalog metadata and how to build its template."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from troposphere import Template
+
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
+PRODUCT_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Product:
+    """One Service Catalog product.
+
+    `name` is the catalog's key for it (portfolio files list products by this name); the
+    Service Catalog product is created under the same name. `seedcode` names folders under
+    `seedcode/` whose zips the template's repositories are seeded from. `template` builds the
+    troposphere Template; it takes no arguments so that the output depends on sources only.
+    """
+
+    name: str
+    description: str
+    owner: str
+    version: str
+    template: Callable[[], Template]
+    seedcode: tuple[str, ...] = ()
+    distributor: str = "Platform engineering"
+    support_email: str = "mlops-platform@example.com"
+    support_url: str = "https://github.com/smcat/smcat"
+    support_description: str = "Open an issue in the catalog repository."
+    # Service Catalog product type: project templates for Studio, or admin stacks.
+    studio_project: bool = True
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        """What is wrong with the declaration itself, as readable reasons."""
+        found = []
+        if not PRODUCT_NAME.match(self.name) or len(self.name) > 100:
+            found.append(f"name {self.name!r} must be lowercase words joined by '-' (at most 100)")
+        if not SEMVER.match(self.version):
+            found.append(f"version {self.version!r} is not a semantic version (MAJOR.MINOR.PATCH)")
+        for attr, limit in (("description", 8191), ("owner", 8191), ("distributor", 8191)):
+            value = getattr(self, attr)
+            if not value or len(value) > limit:
+                found.append(f"{attr} must be 1 to {limit} characters")
+        if len(set(self.seedcode)) != len(self.seedcode):
+            found.append("seedcode lists a folder twice")
+        return found
