@@ -6,14 +6,16 @@ the disk), `write_dist` then replaces dist/ in one step, or leaves it alone when
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.catalog import Catalog, _last_frame
+from generator.catalog import Catalog, describe_failure
 from generator.errors import InputError, Problem
 from generator.portfolio import Portfolio, load_portfolios
 from generator.product import Product
@@ -100,9 +102,10 @@ def render(catalog: Catalog, progress=None) -> Build:
         products = catalog.products()
     except InputError as exc:
         problems += exc.problems
-        products = {}
+        products = None  # unknown: portfolio files are checked for everything but product names
     try:
-        portfolios = load_portfolios(catalog.portfolio_files(), set(products), catalog.rel)
+        portfolios = load_portfolios(catalog.portfolio_files(), None if products is None else set(products),
+                                     catalog.rel)
     except InputError as exc:
         problems += exc.problems
         portfolios = []
@@ -121,9 +124,12 @@ def render(catalog: Catalog, progress=None) -> Build:
     for name, product in products.items():
         progress(f"rendering {name}")
         try:
-            template = product.template().to_dict()
+            # troposphere prints validator failures to stderr before raising; the raise says it all.
+            with contextlib.redirect_stderr(io.StringIO()):
+                template = product.template().to_dict()
         except Exception as exc:  # a product that cannot render is a problem in its module
-            problems.append(Problem(f"products ({name})", "template()", f"failed: {_last_frame(exc)}"))
+            reason = describe_failure(exc, catalog.root / product.source)
+            problems.append(Problem(product.source, "template()", f"failed: {reason}"))
             continue
         data = canonical_json(template)
         files[f"templates/{name}.json"] = data

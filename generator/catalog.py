@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.errors import InputError, Problem
@@ -61,12 +61,13 @@ class Catalog:
             try:
                 module = _import(path)
             except Exception as exc:  # a broken module is the user's input: report it, no traceback
-                problems.append(Problem(where, "", f"cannot be imported: {_last_frame(exc)}"))
+                problems.append(Problem(where, "", f"cannot be imported: {describe_failure(exc, path)}"))
                 continue
             product = getattr(module, "PRODUCT", None)
             if not isinstance(product, Product):
                 problems.append(Problem(where, "PRODUCT", "must be a generator.product.Product"))
                 continue
+            product = replace(product, source=where)
             problems += [Problem(where, "PRODUCT", reason) for reason in product.problems()]
             for seed in product.seedcode:
                 if seed not in seeds:
@@ -88,7 +89,9 @@ def _import(path: Path):
     return module
 
 
-def _last_frame(exc: Exception) -> str:
-    frames = traceback.extract_tb(exc.__traceback__)
+def describe_failure(exc: Exception, path: Path) -> str:
+    """One line for an exception raised by a product module: the error and the module's line."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
     where = f" (line {frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}{where}"

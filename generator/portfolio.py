@@ -115,8 +115,11 @@ class Portfolio:
     config: dict[str, Any]
 
 
-def load_portfolios(files: list[Path], products: set[str], rel=lambda p: str(p)) -> list[Portfolio]:
-    """Loads and validates every file; raises InputError with every problem in every file."""
+def load_portfolios(files: list[Path], products: set[str] | None, rel=lambda p: str(p)) -> list[Portfolio]:
+    """Loads and validates every file; raises InputError with every problem in every file.
+
+    `products` are the known product names; None skips that check (when products failed to load).
+    """
     problems: list[Problem] = []
     portfolios: list[Portfolio] = []
     seen_names: dict[str, str] = {}
@@ -136,7 +139,7 @@ def load_portfolios(files: list[Path], products: set[str], rel=lambda p: str(p))
     return portfolios
 
 
-def _load_one(path: Path, where: str, products: set[str]) -> tuple[list[Problem], Portfolio | None]:
+def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[Problem], Portfolio | None]:
     try:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text)
@@ -155,18 +158,27 @@ def _load_one(path: Path, where: str, products: set[str]) -> tuple[list[Problem]
     def problem(path: tuple, message: str) -> None:
         problems.append(Problem(where, _key(path), message, _line(lines, path)))
 
+    structural = False
     for error in Draft202012Validator(SCHEMA).iter_errors(data):
-        problem(tuple(error.absolute_path), _schema_message(error))
-    if problems:
+        path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - set(allowed), key=str):
+                problem((*path, key), _unknown_key(key, allowed))
+        else:
+            problem(path, _schema_message(error))
+        # An unknown key leaves the rest well-typed, so the remaining checks can still run.
+        structural |= error.validator != "additionalProperties"
+    if structural:
         return problems, None
     config = _resolve(data, products, problem)
     return problems, (None if problems else Portfolio(path.stem, where, config))
 
 
-def _resolve(data: dict[str, Any], products: set[str], problem) -> dict[str, Any]:
+def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> dict[str, Any]:
     """Checks what the schema cannot and returns the portfolio in the form the publisher uses."""
     for index, name in enumerate(data["products"]):
-        if name not in products:
+        if products is not None and name not in products:
             close = difflib.get_close_matches(name, sorted(products), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(products)) or 'none'}"
             problem(("products", index), f"unknown product {name!r}{hint}")
@@ -288,15 +300,7 @@ def _duplicates(values: list[Any], path: tuple, problem, field: str | None = Non
 
 
 def _schema_message(error) -> str:
-    validator, schema = error.validator, error.schema
-    if validator == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
-        extra = sorted(set(error.instance) - set(allowed))
-        parts = []
-        for key in extra:
-            close = difflib.get_close_matches(key, allowed, n=1)
-            parts.append(f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        return "; ".join(parts) + f"; allowed: {', '.join(allowed)}" if allowed else "; ".join(parts)
+    validator = error.validator
     if validator == "required":
         return error.message.replace("is a required property", "is required")
     if validator == "type":
@@ -311,6 +315,13 @@ def _schema_message(error) -> str:
     if validator == "minItems":
         return "must list at least one value"
     return error.message
+
+
+def _unknown_key(key: Any, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    if close:
+        return f"unknown key {key!r}; did you mean {close[0]!r}?"
+    return f"unknown key {key!r}; allowed: {', '.join(allowed)}"
 
 
 def _index(node, path: tuple, lines: dict[tuple, int], where: str) -> list[Problem]:

@@ -35,6 +35,8 @@ class Product:
     # Service Catalog product type: project templates for Studio, or admin stacks.
     studio_project: bool = True
     tags: dict[str, str] = field(default_factory=dict)
+    # Set by discovery: the module file, for error messages.
+    source: str = field(default="", compare=False)
 
     def problems(self) -> list[str]:
         """What is wrong with the declaration itself, as readable reasons."""

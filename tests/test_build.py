@@ -1,0 +1,136 @@
+"""`build`: what dist/ holds, that it is deterministic, and that a no-op rebuild writes nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+
+from conftest import ROOT, load_template, main, tree
+
+from generator.builder import sha256
+
+
+def test_build_writes_templates_zips_docs_and_manifest(built):
+    files = tree(built)
+    assert "manifest.json" in files
+    manifest = json.loads(files["manifest.json"])
+    assert manifest["manifest_version"] == 1
+    for name, product in manifest["products"].items():
+        template = files[product["template"]]
+        assert sha256(template) == product["template_sha256"]
+        for seed, entry in product["seedcode"].items():
+            assert sha256(files[entry["path"]]) == entry["sha256"]
+            assert entry["path"] == f"seedcode/{seed}.zip"
+        assert f"docs/{name}.md" in files
+        assert product["resources"] == len(json.loads(template)["Resources"])
+    for seed in (p.name for p in (ROOT / "seedcode").iterdir() if p.is_dir()):
+        assert f"seedcode/{seed}.zip" in files
+
+
+def test_manifest_resolves_portfolios(built):
+    manifest = json.loads((built / "manifest.json").read_text())
+    portfolio = manifest["portfolios"]["sagemaker-projects"]
+    assert portfolio["file"] == "portfolios/sagemaker-projects.yaml"
+    assert "model-build" in portfolio["products"]
+    assert portfolio["launch_constraint"] == {"LocalRoleName": "AmazonSageMakerServiceCatalogProductsLaunchRole"}
+    assert {p["type"] for p in portfolio["principals"]} == {"IAM_PATTERN"}
+    assert portfolio["shares"][0]["type"] == "ORGANIZATIONAL_UNIT"
+
+
+def test_two_builds_are_byte_identical(catalog, tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    assert main(["--root", str(catalog), "build", "--out", str(first), "--no-lint", "-q"]) == 0
+    # Touch every source: timestamps must not reach the output.
+    for path in catalog.rglob("*"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+    assert main(["--root", str(catalog), "build", "--out", str(second), "--no-lint", "-q"]) == 0
+    assert tree(first) == tree(second)
+    assert str(catalog) not in "".join(v.decode("latin-1") for v in tree(first).values())
+
+
+def test_seed_zip_is_sorted_with_fixed_times_and_modes(built):
+    with zipfile.ZipFile(io.BytesIO((built / "seedcode" / "modelbuild.zip").read_bytes())) as archive:
+        infos = archive.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names)
+    assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in infos)
+    assert {(i.external_attr >> 16) & 0o777 for i in infos} <= {0o644, 0o755}
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+
+
+def test_content_hash_follows_seed_code_not_location(catalog, tmp_path):
+    out = tmp_path / "dist"
+    main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"])
+    before = json.loads((out / "manifest.json").read_text())["products"]["model-build"]
+    template = load_template(out, "model-build")
+    # Where the seed zip lives is filled in at publish time, so nothing location-bound is built in.
+    assert "Default" not in template["Parameters"]["SeedCodeBucket"]
+    assert "Default" not in template["Parameters"]["SeedCodeModelbuildKey"]
+    (catalog / "seedcode" / "modelbuild" / "README.md").write_text("changed\n")
+    main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"])
+    after = json.loads((out / "manifest.json").read_text())["products"]["model-build"]
+    assert after["template_sha256"] == before["template_sha256"]
+    assert after["seedcode"]["modelbuild"]["sha256"] != before["seedcode"]["modelbuild"]["sha256"]
+    assert after["content_hash"] != before["content_hash"]
+
+
+def test_noop_rebuild_writes_nothing(catalog, tmp_path, capsys):
+    out = tmp_path / "dist"
+    assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 0
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
+    assert "unchanged" in capsys.readouterr().out
+
+
+def test_build_prints_a_table_and_lint_result(catalog, tmp_path, capsys):
+    assert main(["--root", str(catalog), "build", "--out", str(tmp_path / "d"), "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["PRODUCT", "VERSION", "HASH", "RESOURCES", "LINT"]
+    row = next(line.split() for line in lines if line.startswith("model-build "))
+    assert row[1] == "1.0.0" and row[-1] == "ok"
+
+
+def test_lint_finding_fails_the_build(catalog, tmp_path, capsys):
+    # A product whose template troposphere accepts but cfn-lint rejects (a Ref to nothing).
+    (catalog / "products" / "broken_bucket.py").write_text(
+        "from troposphere import Ref, Template, s3\n"
+        "from generator.product import Product\n"
+        "def template():\n"
+        "    t = Template()\n"
+        "    t.add_resource(s3.Bucket('B', BucketName=Ref('Missing')))\n"
+        "    return t\n"
+        "PRODUCT = Product(name='broken-bucket', description='d', owner='o', version='0.1.0', template=template)\n"
+    )
+    assert main(["--root", str(catalog), "build", "--out", str(tmp_path / "d"), "-q"]) == 1
+    out = capsys.readouterr().out
+    assert "broken-bucket" in out and "E1020" in out
+
+
+def test_docs_page_lists_parameters_resources_outputs(built):
+    page = (built / "docs" / "model-build.md").read_text()
+    assert page.startswith("# model-build 1.0.0")
+    assert "| `SageMakerProjectName` | String |" in page
+    assert "max length 32" in page
+    assert "`AWS::CodePipeline::Pipeline`" in page
+    assert "| `ModelBuildRepositoryCloneUrl` |" in page
+
+
+def test_product_that_fails_to_render_names_its_file_and_line(catalog, tmp_path, capsys):
+    (catalog / "products" / "bad_bucket.py").write_text(
+        "from troposphere import Template, s3\n"
+        "from generator.product import Product\n"
+        "def template():\n"
+        "    t = Template()\n"
+        "    t.add_resource(s3.Bucket('B', BucketName='Not_A_Valid_Bucket'))\n"
+        "    return t\n"
+        "PRODUCT = Product(name='bad-bucket', description='d', owner='o', version='0.1.0', template=template)\n"
+    )
+    out = tmp_path / "d"
+    assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: products/bad_bucket.py: template(): failed: ValueError: "
+                   "Not_A_Valid_Bucket is not a valid s3 bucket name (line 5)"]
+    assert not out.exists()
