@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name
 from generator.catalog import Catalog, describe_failure
 from generator.errors import InputError, Problem
 from generator.portfolio import Portfolio, load_portfolios
 from generator.product import Product
-from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name
 from generator.seedcode import zip_bytes
 
 MANIFEST_VERSION = 1
@@ -81,7 +81,11 @@ class Build:
                 "template": f"templates/{name}.json",
                 "template_sha256": built.template_sha256,
                 "seedcode": {
-                    seed: {"path": f"seedcode/{seed}.zip", "sha256": sha, "key_parameter": seed_key_parameter_name(seed)}
+                    seed: {
+                        "path": f"seedcode/{seed}.zip",
+                        "sha256": sha,
+                        "key_parameter": seed_key_parameter_name(seed),
+                    }
                     for seed, sha in sorted(built.seeds.items())
                 },
                 "content_hash": built.content_hash,
@@ -104,8 +108,9 @@ def render(catalog: Catalog, progress=None) -> Build:
         problems += exc.problems
         products = None  # unknown: portfolio files are checked for everything but product names
     try:
-        portfolios = load_portfolios(catalog.portfolio_files(), None if products is None else set(products),
-                                     catalog.rel)
+        portfolios = load_portfolios(
+            catalog.portfolio_files(), None if products is None else set(products), catalog.rel
+        )
     except InputError as exc:
         problems += exc.problems
         portfolios = []

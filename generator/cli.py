@@ -14,10 +14,13 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _add_build(sub) -> None:
-    p = sub.add_parser("build", help="render templates, zip seed code, write dist/ and lint it (the default)",
-                       description="Render every product template into DIST/templates, package each seed "
-                       "folder into DIST/seedcode, write DIST/manifest.json and DIST/docs, then lint the "
-                       "templates. Exits 1 on any cfn-lint error or warning, 2 on bad input.")
+    p = sub.add_parser(
+        "build",
+        help="render templates, zip seed code, write dist/ and lint it (the default)",
+        description="Render every product template into DIST/templates, package each seed "
+        "folder into DIST/seedcode, write DIST/manifest.json and DIST/docs, then lint the "
+        "templates. Exits 1 on any cfn-lint error or warning, 2 on bad input.",
+    )
     p.add_argument("--out", type=Path, default=None, help="output directory (default: ROOT/dist)")
     p.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
     p.add_argument("--no-cache", action="store_true", help="lint every template again, ignoring cached results")
@@ -27,9 +30,12 @@ def _add_build(sub) -> None:
 
 
 def _add_lint(sub) -> None:
-    p = sub.add_parser("lint", help="lint built templates, or any templates you pass, with the project's rules",
-                       description="Run cfn-lint with the project's custom rules over PATHS (default: the "
-                       "templates in DIST/templates). Exits 1 on any error or warning.")
+    p = sub.add_parser(
+        "lint",
+        help="lint built templates, or any templates you pass, with the project's rules",
+        description="Run cfn-lint with the project's custom rules over PATHS (default: the "
+        "templates in DIST/templates). Exits 1 on any error or warning.",
+    )
     p.add_argument("paths", nargs="*", help="template files (default: the built templates)")
     p.add_argument("--format", choices=["text", "json", "sarif", "junit"], default="text")
     p.add_argument("--out", type=Path, default=None, help="dist directory whose templates to lint")
@@ -37,16 +43,22 @@ def _add_lint(sub) -> None:
 
 
 def _add_list(sub) -> None:
-    p = sub.add_parser("list", help="list products and portfolios", description="List the catalog's products "
-                       "(name, version, seed code) and portfolios (file, products, share targets).")
+    p = sub.add_parser(
+        "list",
+        help="list products and portfolios",
+        description="List the catalog's products "
+        "(name, version, seed code) and portfolios (file, products, share targets).",
+    )
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.set_defaults(func=cmd_list)
 
 
 def _add_schema(sub) -> None:
-    p = sub.add_parser("schema", help="print the JSON Schema of portfolio files",
-                       description="Print (or write) the JSON Schema editors use to complete and check "
-                       "portfolios/*.yaml.")
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of portfolio files",
+        description="Print (or write) the JSON Schema editors use to complete and check portfolios/*.yaml.",
+    )
     p.add_argument("--write", type=Path, default=None, help="write it to this file instead of printing it")
     p.set_defaults(func=cmd_schema)
 
@@ -56,8 +68,12 @@ def parser(default_root: Path | None = None) -> argparse.ArgumentParser:
         prog="smcat",
         description="Build, lint and publish SageMaker project templates as Service Catalog products.",
     )
-    p.add_argument("--root", type=Path, default=default_root or Path.cwd(),
-                   help="catalog root holding products/, seedcode/ and portfolios/ (default: %(default)s)")
+    p.add_argument(
+        "--root",
+        type=Path,
+        default=default_root or Path.cwd(),
+        help="catalog root holding products/, seedcode/ and portfolios/ (default: %(default)s)",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for add in (_add_build, _add_lint, _add_list, _add_schema):
         add(sub)
@@ -133,8 +149,7 @@ def _lint_built(catalog: Catalog, out: Path, build, args) -> dict:
     if args.no_cache:
         cache.entries = {}
     templates = {
-        name: (catalog.rel(out / "templates" / f"{name}.json"), b.template_sha256)
-        for name, b in build.products.items()
+        name: (catalog.rel(out / "templates" / f"{name}.json"), b.template_sha256) for name, b in build.products.items()
     }
     return cache.lint(templates, jobs=args.jobs)
 
@@ -150,7 +165,7 @@ def _table(build, results: dict) -> str:
             lint = "ok" if not found else f"{errors} errors, {len(found) - errors} warnings"
         rows.append((name, b.product.version, b.content_hash[:12], str(b.resource_count), lint))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def cmd_lint(args) -> int:
@@ -185,11 +200,19 @@ def cmd_list(args) -> int:
     products = catalog.products()
     portfolios = load_portfolios(catalog.portfolio_files(), set(products), catalog.rel)
     if args.format == "json":
-        print(json.dumps({
-            "products": {n: {"version": p.version, "seedcode": list(p.seedcode), "description": p.description}
-                         for n, p in products.items()},
-            "portfolios": {p.id: {"file": p.file, **p.config} for p in portfolios},
-        }, indent=2, sort_keys=True))
+        print(
+            json.dumps(
+                {
+                    "products": {
+                        n: {"version": p.version, "seedcode": list(p.seedcode), "description": p.description}
+                        for n, p in products.items()
+                    },
+                    "portfolios": {p.id: {"file": p.file, **p.config} for p in portfolios},
+                },
+                indent=2,
+                sort_keys=True,
+            )
+        )
         return EXIT_OK
     for name, product in products.items():
         seeds = ", ".join(product.seedcode) or "-"

@@ -61,8 +61,9 @@ def run_matches(paths: list[str], fmt: str | None = None):
 
 
 def _to_finding(match) -> Finding:
-    return Finding(match.rule.id, match.rule.severity, match.message, match.filename or "",
-                   match.linenumber, match.columnnumber)
+    return Finding(
+        match.rule.id, match.rule.severity, match.message, match.filename or "", match.linenumber, match.columnnumber
+    )
 
 
 def _lint_chunk(paths: list[str]) -> list[Finding]:

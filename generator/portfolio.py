@@ -84,7 +84,10 @@ SCHEMA: dict[str, Any] = {
                 "additionalProperties": False,
                 "required": ["target"],
                 "properties": {
-                    "target": {**_TEXT, "description": "An OU id (ou-...), account id (12 digits) or organization id (o-...)."},
+                    "target": {
+                        **_TEXT,
+                        "description": "An OU id (ou-...), account id (12 digits) or organization id (o-...).",
+                    },
                     "share_principals": {**_FLAG, "default": True},
                     "share_tag_options": {**_FLAG, "default": True},
                 },
@@ -97,7 +100,11 @@ SCHEMA: dict[str, Any] = {
         },
         "tag_options": {
             "type": "object",
-            "additionalProperties": {"type": "array", "items": {**_TEXT, "minLength": 1, "maxLength": 256}, "minItems": 1},
+            "additionalProperties": {
+                "type": "array",
+                "items": {**_TEXT, "minLength": 1, "maxLength": 256},
+                "minItems": 1,
+            },
             "propertyNames": {"minLength": 1, "maxLength": 128},
         },
     },
@@ -192,16 +199,21 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> dict[s
     else:
         role = constraint.get("local_role_name", LAUNCH_ROLE)
         if not ROLE_NAME.match(role):
-            problem(("launch_constraint", "local_role_name"),
-                    f"{role!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-; no path)")
+            problem(
+                ("launch_constraint", "local_role_name"),
+                f"{role!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-; no path)",
+            )
         launch = {"LocalRoleName": role}
 
     principals = []
     for index, arn in enumerate(data.get("principals", [])):
         kind = _principal_type(arn)
         if kind is None:
-            problem(("principals", index), f"{arn!r} is not an IAM user, role or group ARN "
-                    "(arn:aws:iam::<12 digits>:role/Name, or arn:aws:iam:::role/Name* for a pattern)")
+            problem(
+                ("principals", index),
+                f"{arn!r} is not an IAM user, role or group ARN "
+                "(arn:aws:iam::<12 digits>:role/Name, or arn:aws:iam:::role/Name* for a pattern)",
+            )
         principals.append({"arn": arn, "type": kind})
     _duplicates(data.get("principals", []), ("principals",), problem)
     patterns = sum(p["type"] == "IAM_PATTERN" for p in principals)
@@ -213,12 +225,14 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> dict[s
         kind, reason = _share_type(share["target"])
         if reason:
             problem(("shares", index, "target"), reason)
-        shares.append({
-            "type": kind,
-            "value": share["target"],
-            "share_principals": share.get("share_principals", True),
-            "share_tag_options": share.get("share_tag_options", True),
-        })
+        shares.append(
+            {
+                "type": kind,
+                "value": share["target"],
+                "share_principals": share.get("share_principals", True),
+                "share_tag_options": share.get("share_tag_options", True),
+            }
+        )
     _duplicates([s["target"] for s in data.get("shares", [])], ("shares",), problem, field="target")
 
     tags = data.get("tags", {})
@@ -269,8 +283,10 @@ def _share_type(target: str) -> tuple[str | None, str | None]:
     if ORG_ID.match(target):
         return "ORGANIZATION", None
     if ROOT_ID.match(target):
-        return None, (f"{target!r} is a root; Service Catalog shares with OUs, accounts or the whole "
-                      "organization: use the organization id (o-...) instead")
+        return None, (
+            f"{target!r} is a root; Service Catalog shares with OUs, accounts or the whole "
+            "organization: use the organization id (o-...) instead"
+        )
     if target.startswith("ou-"):
         return None, f"{target!r} is not a valid OU id (ou-, 4-32 lowercase letters or digits, -, 8-32 more)"
     if target.startswith("r-"):
@@ -306,8 +322,10 @@ def _schema_message(error) -> str:
     if validator == "type":
         return f"must be {_TYPE_NAMES.get(error.validator_value, error.validator_value)}, not {error.instance!r}"
     if validator in ("minLength", "maxLength"):
-        return f"{error.instance!r} must be {'at least' if validator == 'minLength' else 'at most'} " \
-               f"{error.validator_value} characters (it has {len(error.instance)})"
+        return (
+            f"{error.instance!r} must be {'at least' if validator == 'minLength' else 'at most'} "
+            f"{error.validator_value} characters (it has {len(error.instance)})"
+        )
     if validator == "maxProperties":
         return "give either local_role_name or role_arn, not both"
     if validator == "maxItems":

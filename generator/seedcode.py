@@ -9,8 +9,20 @@ from pathlib import Path
 
 # Never shipped to a data scientist's repository: caches, build output, local environments.
 EXCLUDED = (
-    "__pycache__", "*.pyc", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis", "*.egg-info",
-    ".venv", "venv", ".DS_Store", ".git", "build", "dist", ".ipynb_checkpoints",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".hypothesis",
+    "*.egg-info",
+    ".venv",
+    "venv",
+    ".DS_Store",
+    ".git",
+    "build",
+    "dist",
+    ".ipynb_checkpoints",
 )
 # 1980-01-01, the earliest time a zip can hold: no build date leaks into the archive.
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)

@@ -42,122 +42,216 @@ def template() -> Template:
     deployment_accounts = t.add_parameter(
         account_list_parameter("DeploymentAccountIds", "Accounts that deploy this project's models (read access).")
     )
-    hub_account = t.add_parameter(account_id_parameter("HubAccountId", "Shared-services account of a hub model registry."))
+    hub_account = t.add_parameter(
+        account_id_parameter("HubAccountId", "Shared-services account of a hub model registry.")
+    )
     hub_group = t.add_parameter(
         optional_name_parameter("HubModelPackageGroupName", "Model package group in the hub registry.", 63)
     )
-    mark_optional(t, "SageMakerExecutionRole", "CodeBuildRole", "CodePipelineRole", "EventsRole",
-                  "DeploymentAccountIds", "HubAccountId", "HubModelPackageGroupName")
-    parameter_groups(t, {
-        "Project": [PROJECT_NAME, PROJECT_ID],
-        "Model registry": ["DeploymentAccountIds", "HubAccountId", "HubModelPackageGroupName"],
-        "Roles": ["SageMakerExecutionRole", "CodeBuildRole", "CodePipelineRole", "EventsRole"],
-        "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
-    })
+    mark_optional(
+        t,
+        "SageMakerExecutionRole",
+        "CodeBuildRole",
+        "CodePipelineRole",
+        "EventsRole",
+        "DeploymentAccountIds",
+        "HubAccountId",
+        "HubModelPackageGroupName",
+    )
+    parameter_groups(
+        t,
+        {
+            "Project": [PROJECT_NAME, PROJECT_ID],
+            "Model registry": ["DeploymentAccountIds", "HubAccountId", "HubModelPackageGroupName"],
+            "Roles": ["SageMakerExecutionRole", "CodeBuildRole", "CodePipelineRole", "EventsRole"],
+            "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
+        },
+    )
 
     # --- Conditions and rules: sharing is opt-in; a hub needs both its account and its group.
     t.add_condition("HasDeploymentAccounts", Not(Equals(Join("", Ref(deployment_accounts)), "")))
     t.add_condition("UsesHubRegistry", And(Not(Equals(Ref(hub_account), "")), Not(Equals(Ref(hub_group), ""))))
-    t.add_rule("HubGroupNeedsAccount", {
-        "RuleCondition": Not(Equals(Ref(hub_group), "")),
-        "Assertions": [{"Assert": Not(Equals(Ref(hub_account), "")),
-                        "AssertDescription": "HubModelPackageGroupName needs HubAccountId."}],
-    })
-    t.add_rule("HubAccountNeedsGroup", {
-        "RuleCondition": Not(Equals(Ref(hub_account), "")),
-        "Assertions": [{"Assert": Not(Equals(Ref(hub_group), "")),
-                        "AssertDescription": "HubAccountId needs HubModelPackageGroupName."}],
-    })
+    t.add_rule(
+        "HubGroupNeedsAccount",
+        {
+            "RuleCondition": Not(Equals(Ref(hub_group), "")),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(hub_account), "")),
+                    "AssertDescription": "HubModelPackageGroupName needs HubAccountId.",
+                }
+            ],
+        },
+    )
+    t.add_rule(
+        "HubAccountNeedsGroup",
+        {
+            "RuleCondition": Not(Equals(Ref(hub_account), "")),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(hub_group), "")),
+                    "AssertDescription": "HubAccountId needs HubModelPackageGroupName.",
+                }
+            ],
+        },
+    )
 
     tags = project_tags()
     roles = [role_arn(r.title) for r in (execution_role, build_role, pipeline_role, events_role)]
 
     # --- Encryption: one customer-managed key for the artifacts, shared read-only where named.
-    key, _ = t.add_resource(encryption_key(
-        "ArtifactKey", "Encrypts the model-build artifacts of a SageMaker project.", tags,
-        key_use_for(roles, sid="ProjectRolesUseKey"),
-        when("HasDeploymentAccounts", key_use_for(Ref(deployment_accounts), KEY_READ, sid="DeploymentAccountsDecrypt")),
-        when("UsesHubRegistry", key_use_for(Ref(hub_account), KEY_READ, sid="HubAccountDecrypts")),
-        alias=Sub(f"alias/sagemaker-${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}-modelbuild"),
-    ))
+    key, _ = t.add_resource(
+        encryption_key(
+            "ArtifactKey",
+            "Encrypts the model-build artifacts of a SageMaker project.",
+            tags,
+            key_use_for(roles, sid="ProjectRolesUseKey"),
+            when(
+                "HasDeploymentAccounts",
+                key_use_for(Ref(deployment_accounts), KEY_READ, sid="DeploymentAccountsDecrypt"),
+            ),
+            when("UsesHubRegistry", key_use_for(Ref(hub_account), KEY_READ, sid="HubAccountDecrypts")),
+            alias=Sub(f"alias/sagemaker-${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}-modelbuild"),
+        )
+    )
 
     # --- Artifacts: pipeline artifacts and model.tar.gz files; deployers and the hub read models.
-    bucket, _ = t.add_resource(encrypted_bucket(
-        "ArtifactBucket", bucket_name(f"sagemaker-${{{PROJECT_ID}}}"), key, tags,
-        when("HasDeploymentAccounts", bucket_read_for_accounts(
-            "ArtifactBucket", Ref(deployment_accounts), sid="DeploymentAccountsReadModels")),
-        when("UsesHubRegistry", bucket_read_for_accounts("ArtifactBucket", Ref(hub_account), sid="HubReadsModels")),
-    ))
+    bucket, _ = t.add_resource(
+        encrypted_bucket(
+            "ArtifactBucket",
+            bucket_name(f"sagemaker-${{{PROJECT_ID}}}"),
+            key,
+            tags,
+            when(
+                "HasDeploymentAccounts",
+                bucket_read_for_accounts(
+                    "ArtifactBucket", Ref(deployment_accounts), sid="DeploymentAccountsReadModels"
+                ),
+            ),
+            when("UsesHubRegistry", bucket_read_for_accounts("ArtifactBucket", Ref(hub_account), sid="HubReadsModels")),
+        )
+    )
 
     # --- Registry: the project's model package group, readable by the deployment accounts.
     group_name = Sub(f"${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}")
-    t.add_resource(registry.model_package_group(
-        "ModelPackageGroup", group_name, "Models registered by this project's model-build pipeline.", tags,
-        policy=If("HasDeploymentAccounts", policy_document(registry.group_access_for_accounts(
-            group_name, Ref(deployment_accounts), registry.GROUP_READ, "DeploymentAccountsRead")),
-            Ref("AWS::NoValue")),
-    ))
+    t.add_resource(
+        registry.model_package_group(
+            "ModelPackageGroup",
+            group_name,
+            "Models registered by this project's model-build pipeline.",
+            tags,
+            policy=If(
+                "HasDeploymentAccounts",
+                policy_document(
+                    registry.group_access_for_accounts(
+                        group_name, Ref(deployment_accounts), registry.GROUP_READ, "DeploymentAccountsRead"
+                    )
+                ),
+                Ref("AWS::NoValue"),
+            ),
+        )
+    )
     registration_target = If(
         "UsesHubRegistry",
-        Sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:${HubAccountId}:model-package-group/"
-            "${HubModelPackageGroupName}"),
+        Sub(
+            "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${HubAccountId}:model-package-group/"
+            "${HubModelPackageGroupName}"
+        ),
         group_name,
     )
 
     # --- Source: the seeded model-build repository.
-    repository = t.add_resource(seeded_repository(
-        "ModelBuildRepository", project_name("modelbuild"),
-        "Model building code of a SageMaker project (a SageMaker Pipeline).", SEED, tags,
-    ))
+    repository = t.add_resource(
+        seeded_repository(
+            "ModelBuildRepository",
+            project_name("modelbuild"),
+            "Model building code of a SageMaker project (a SageMaker Pipeline).",
+            SEED,
+            tags,
+        )
+    )
 
     # --- Build: CodeBuild upserts and starts the SageMaker Pipeline.
     pipeline_name = project_name()
-    build = t.add_resource(cicd.build_project(
-        "ModelBuildProject", project_name("modelbuild"),
-        "Upserts and starts the project's SageMaker Pipeline.",
-        roles[1], GetAtt(key, "Arn"),
-        {
-            "SAGEMAKER_PROJECT_NAME": Ref(name),
-            "SAGEMAKER_PROJECT_ID": Ref(project_id),
-            "SAGEMAKER_PROJECT_ARN": Sub(
-                "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:project/${SageMakerProjectName}"),
-            "SAGEMAKER_PIPELINE_NAME": pipeline_name,
-            "SAGEMAKER_PIPELINE_ROLE_ARN": roles[0],
-            "ARTIFACT_BUCKET": Ref(bucket),
-            "MODEL_PACKAGE_GROUP_NAME": registration_target,
-            "AWS_REGION": Ref("AWS::Region"),
-        },
-        tags, buildspec="codebuild-buildspec.yml",
-    ))
+    build = t.add_resource(
+        cicd.build_project(
+            "ModelBuildProject",
+            project_name("modelbuild"),
+            "Upserts and starts the project's SageMaker Pipeline.",
+            roles[1],
+            GetAtt(key, "Arn"),
+            {
+                "SAGEMAKER_PROJECT_NAME": Ref(name),
+                "SAGEMAKER_PROJECT_ID": Ref(project_id),
+                "SAGEMAKER_PROJECT_ARN": Sub(
+                    "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:project/${SageMakerProjectName}"
+                ),
+                "SAGEMAKER_PIPELINE_NAME": pipeline_name,
+                "SAGEMAKER_PIPELINE_ROLE_ARN": roles[0],
+                "ARTIFACT_BUCKET": Ref(bucket),
+                "MODEL_PACKAGE_GROUP_NAME": registration_target,
+                "AWS_REGION": Ref("AWS::Region"),
+            },
+            tags,
+            buildspec="codebuild-buildspec.yml",
+        )
+    )
 
     # --- Pipeline: source -> build, started by pushes to main.
-    model_build_pipeline = t.add_resource(cicd.pipeline(
-        "ModelBuildPipeline", project_name("modelbuild"), roles[2], bucket, key,
-        [cicd.codecommit_source(repository, "SourceArtifact"),
-         cicd.stage("Build", cicd.codebuild_action("BuildAndRunSageMakerPipeline", build, ["SourceArtifact"]))],
-        tags,
-    ))
-    t.add_resource(cicd.start_pipeline_rule(
-        "ModelBuildTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-modelbuild"),
-        "Starts the model-build pipeline on pushes to main.",
-        cicd.branch_push_pattern(repository), model_build_pipeline, roles[3], tags,
-    ))
+    model_build_pipeline = t.add_resource(
+        cicd.pipeline(
+            "ModelBuildPipeline",
+            project_name("modelbuild"),
+            roles[2],
+            bucket,
+            key,
+            [
+                cicd.codecommit_source(repository, "SourceArtifact"),
+                cicd.stage("Build", cicd.codebuild_action("BuildAndRunSageMakerPipeline", build, ["SourceArtifact"])),
+            ],
+            tags,
+        )
+    )
+    t.add_resource(
+        cicd.start_pipeline_rule(
+            "ModelBuildTrigger",
+            Sub(f"sagemaker-${{{PROJECT_ID}}}-modelbuild"),
+            "Starts the model-build pipeline on pushes to main.",
+            cicd.branch_push_pattern(repository),
+            model_build_pipeline,
+            roles[3],
+            tags,
+        )
+    )
 
     # --- Outputs
-    t.add_output([
-        Output("ArtifactBucketName", Description="Bucket for pipeline artifacts and models.", Value=Ref(bucket)),
-        Output("ArtifactKeyArn", Description="KMS key encrypting the artifacts.", Value=GetAtt(key, "Arn")),
-        Output("ModelBuildRepositoryCloneUrl", Description="HTTPS clone URL of the model-build repository.",
-               Value=GetAtt(repository, "CloneUrlHttp")),
-        Output("ModelBuildPipelineName", Description="CodePipeline that runs the model build.",
-               Value=Ref(model_build_pipeline)),
-        Output("SageMakerPipelineName", Description="SageMaker Pipeline the build upserts and runs.",
-               Value=pipeline_name),
-        Output("ModelPackageGroupName", Description="This project's model package group.",
-               Value=group_name),
-        Output("RegistrationTarget", Description="Where models are registered (local group or hub group ARN).",
-               Value=registration_target),
-    ])
+    t.add_output(
+        [
+            Output("ArtifactBucketName", Description="Bucket for pipeline artifacts and models.", Value=Ref(bucket)),
+            Output("ArtifactKeyArn", Description="KMS key encrypting the artifacts.", Value=GetAtt(key, "Arn")),
+            Output(
+                "ModelBuildRepositoryCloneUrl",
+                Description="HTTPS clone URL of the model-build repository.",
+                Value=GetAtt(repository, "CloneUrlHttp"),
+            ),
+            Output(
+                "ModelBuildPipelineName",
+                Description="CodePipeline that runs the model build.",
+                Value=Ref(model_build_pipeline),
+            ),
+            Output(
+                "SageMakerPipelineName",
+                Description="SageMaker Pipeline the build upserts and runs.",
+                Value=pipeline_name,
+            ),
+            Output("ModelPackageGroupName", Description="This project's model package group.", Value=group_name),
+            Output(
+                "RegistrationTarget",
+                Description="Where models are registered (local group or hub group ARN).",
+                Value=registration_target,
+            ),
+        ]
+    )
     return t
 
 

@@ -38,46 +38,82 @@ def errors(catalog, capsys, tmp_path) -> list[str]:
 
 
 CASES = [
-    ("unknown key", VALID + "colour: blue\n",
-     "error: portfolios/sagemaker-projects.yaml:9: colour: unknown key 'colour'; allowed: description, display_name"),
-    ("near-miss key", VALID.replace("provider:", "providr:"),
-     "providr: unknown key 'providr'; did you mean 'provider'?"),
-    ("wrong type", VALID + "studio_visibility: sometimes\n",
-     "error: portfolios/sagemaker-projects.yaml:9: studio_visibility: must be true or false, not 'sometimes'"),
-    ("products not a list", VALID.replace("products: [model-build]", "products: model-build"),
-     "products: must be a list, not 'model-build'"),
+    (
+        "unknown key",
+        VALID + "colour: blue\n",
+        "error: portfolios/sagemaker-projects.yaml:9: colour: unknown key 'colour'; allowed: description, display_name",
+    ),
+    (
+        "near-miss key",
+        VALID.replace("provider:", "providr:"),
+        "providr: unknown key 'providr'; did you mean 'provider'?",
+    ),
+    (
+        "wrong type",
+        VALID + "studio_visibility: sometimes\n",
+        "error: portfolios/sagemaker-projects.yaml:9: studio_visibility: must be true or false, not 'sometimes'",
+    ),
+    (
+        "products not a list",
+        VALID.replace("products: [model-build]", "products: model-build"),
+        "products: must be a list, not 'model-build'",
+    ),
     ("missing key", VALID.replace("provider: Tests\n", ""), "'provider' is required"),
-    ("malformed OU", VALID.replace("ou-ab12-abcdefgh", "ou-AB12-abcdefgh"),
-     "error: portfolios/sagemaker-projects.yaml:8: shares[0].target: 'ou-AB12-abcdefgh' is not a valid OU id"),
+    (
+        "malformed OU",
+        VALID.replace("ou-ab12-abcdefgh", "ou-AB12-abcdefgh"),
+        "error: portfolios/sagemaker-projects.yaml:8: shares[0].target: 'ou-AB12-abcdefgh' is not a valid OU id",
+    ),
     ("short OU", VALID.replace("ou-ab12-abcdefgh", "ou-ab1-abcdefgh"), "'ou-ab1-abcdefgh' is not a valid OU id"),
     ("root", VALID.replace("ou-ab12-abcdefgh", "r-ab12"), "'r-ab12' is a root; Service Catalog shares with OUs"),
     ("malformed root", VALID.replace("ou-ab12-abcdefgh", "r-A"), "'r-A' is not a valid root id"),
     ("account id", VALID.replace("ou-ab12-abcdefgh", "'12345678901'"), "'12345678901' is not a valid account id"),
     ("organization id", VALID.replace("ou-ab12-abcdefgh", "o-short"), "'o-short' is not a valid organization id"),
-    ("principal ARN", VALID.replace("arn:aws:iam:::role/service-role/AmazonSageMaker-ExecutionRole-*",
-                                    "arn:aws:iam::12345:role/x"),
-     "principals[0]: 'arn:aws:iam::12345:role/x' is not an IAM user, role or group ARN"),
-    ("launch role ARN", VALID + "launch_constraint:\n  role_arn: arn:aws:iam::123456789012:user/bob\n",
-     "launch_constraint.role_arn: 'arn:aws:iam::123456789012:user/bob' is not an IAM role ARN"),
-    ("launch both", VALID + "launch_constraint:\n  role_arn: arn:aws:iam::123456789012:role/x\n"
-     "  local_role_name: y\n", "give either local_role_name or role_arn, not both"),
-    ("unknown product", VALID.replace("[model-build]", "[model-biuld]"),
-     "error: portfolios/sagemaker-projects.yaml:4: products[0]: unknown product 'model-biuld'; "
-     "did you mean 'model-build'?"),
-    ("product twice", VALID.replace("[model-build]", "[model-build, model-build]"),
-     "products[1]: 'model-build' is listed twice"),
+    (
+        "principal ARN",
+        VALID.replace("arn:aws:iam:::role/service-role/AmazonSageMaker-ExecutionRole-*", "arn:aws:iam::12345:role/x"),
+        "principals[0]: 'arn:aws:iam::12345:role/x' is not an IAM user, role or group ARN",
+    ),
+    (
+        "launch role ARN",
+        VALID + "launch_constraint:\n  role_arn: arn:aws:iam::123456789012:user/bob\n",
+        "launch_constraint.role_arn: 'arn:aws:iam::123456789012:user/bob' is not an IAM role ARN",
+    ),
+    (
+        "launch both",
+        VALID + "launch_constraint:\n  role_arn: arn:aws:iam::123456789012:role/x\n  local_role_name: y\n",
+        "give either local_role_name or role_arn, not both",
+    ),
+    (
+        "unknown product",
+        VALID.replace("[model-build]", "[model-biuld]"),
+        "error: portfolios/sagemaker-projects.yaml:4: products[0]: unknown product 'model-biuld'; "
+        "did you mean 'model-build'?",
+    ),
+    (
+        "product twice",
+        VALID.replace("[model-build]", "[model-build, model-build]"),
+        "products[1]: 'model-build' is listed twice",
+    ),
     ("share twice", VALID + "  - target: ou-ab12-abcdefgh\n", "shares[1].target: 'ou-ab12-abcdefgh' is listed twice"),
-    ("too many patterns", VALID.replace(
-        "  - arn:aws:iam:::role/service-role/AmazonSageMaker-ExecutionRole-*\n",
-        "".join(f"  - arn:aws:iam:::role/team{i}-*\n" for i in range(11))),
-     "principals: 11 IAM_PATTERN principals; Service Catalog allows 10"),
+    (
+        "too many patterns",
+        VALID.replace(
+            "  - arn:aws:iam:::role/service-role/AmazonSageMaker-ExecutionRole-*\n",
+            "".join(f"  - arn:aws:iam:::role/team{i}-*\n" for i in range(11)),
+        ),
+        "principals: 11 IAM_PATTERN principals; Service Catalog allows 10",
+    ),
     ("tag key chars", VALID + "tags:\n  'cost#center': ml\n", "tags.cost#center: tag key 'cost#center' has characters"),
     ("tag value chars", VALID + "tags:\n  team: 'a;b'\n", "tags.team: tag value 'a;b' has characters"),
     ("tag key reserved", VALID + "tags:\n  'aws:owner': me\n", "uses the reserved prefix 'aws:'"),
     ("tag key too long", VALID + f"tags:\n  {'k' * 129}: v\n", "must be at most 128 characters (it has 129)"),
     ("tag value too long", VALID + f"tags:\n  team: {'v' * 257}\n", "must be at most 256 characters (it has 257)"),
-    ("too many tags", VALID + "tags:\n" + "".join(f"  t{i}: v\n" for i in range(20)),
-     "tags: 20 tags; a portfolio holds 20 and smcat uses 1 to find it again"),
+    (
+        "too many tags",
+        VALID + "tags:\n" + "".join(f"  t{i}: v\n" for i in range(20)),
+        "tags: 20 tags; a portfolio holds 20 and smcat uses 1 to find it again",
+    ),
     ("tag option chars", VALID + "tag_options:\n  env: ['pr*d']\n", "TagOption value 'pr*d' has characters"),
     ("duplicate yaml key", VALID + "provider: Again\n", "provider: is given twice"),
     ("invalid yaml", VALID + "tags: [unclosed\n", "is not valid YAML"),
@@ -98,9 +134,11 @@ def test_every_problem_is_reported_not_only_the_first(catalog, capsys, tmp_path)
     write(catalog, VALID.replace("Test portfolio", "Other").replace("ou-ab12-abcdefgh", "'1'"), "second.yaml")
     lines = errors(catalog, capsys, tmp_path)
     first = [line.split(": ")[1:3] for line in lines if "sagemaker-projects.yaml" in line]
-    assert first == [["portfolios/sagemaker-projects.yaml:4", "products[0]"],
-                     ["portfolios/sagemaker-projects.yaml:8", "shares[0].target"],
-                     ["portfolios/sagemaker-projects.yaml:9", "extra"]], lines
+    assert first == [
+        ["portfolios/sagemaker-projects.yaml:4", "products[0]"],
+        ["portfolios/sagemaker-projects.yaml:8", "shares[0].target"],
+        ["portfolios/sagemaker-projects.yaml:9", "extra"],
+    ], lines
     assert any("second.yaml:8: shares[0].target: '1' is not a valid account id" in line for line in lines)
 
 
@@ -125,7 +163,8 @@ def test_product_declaration_problems(catalog, capsys, tmp_path):
     (catalog / "products" / "decl.py").write_text(
         "from troposphere import Template\nfrom generator.product import Product\n"
         "PRODUCT = Product(name='Bad_Name', description='d', owner='o', version='1.0',"
-        " template=Template, seedcode=('missing',))\n")
+        " template=Template, seedcode=('missing',))\n"
+    )
     lines = errors(catalog, capsys, tmp_path)
     assert "error: products/decl.py: PRODUCT.seedcode: no folder seedcode/missing/" in lines
     assert any("version '1.0' is not a semantic version" in line for line in lines)
@@ -134,10 +173,14 @@ def test_product_declaration_problems(catalog, capsys, tmp_path):
 
 def test_cli_exit_code_and_no_traceback(catalog, tmp_path):
     write(catalog, VALID.replace("ou-ab12-abcdefgh", "ou-bad"))
-    result = subprocess.run([sys.executable, str(ROOT / "build.py"), "--root", str(catalog), "--out",
-                             str(tmp_path / "d")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), "--root", str(catalog), "--out", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: portfolios/sagemaker-projects.yaml:8: shares[0].target: 'ou-bad' is not a valid OU id "
-        "(ou-, 4-32 lowercase letters or digits, -, 8-32 more)"]
+        "(ou-, 4-32 lowercase letters or digits, -, 8-32 more)"
+    ]
     assert not (tmp_path / "d").exists()

@@ -104,7 +104,10 @@ def pipeline(
 
 
 def pipeline_arn(pipeline_resource: Any) -> Sub:
-    return Sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}", Pipeline=Ref(pipeline_resource))
+    return Sub(
+        "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:${Pipeline}",
+        Pipeline=Ref(pipeline_resource),
+    )
 
 
 def branch_push_pattern(repository: Any, branch: str = "main") -> dict[str, Any]:

@@ -16,7 +16,9 @@ GROUP_WRITE = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
 
 
 def group_arn(name: Any) -> Sub:
-    return Sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/${Name}", Name=name)
+    return Sub(
+        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/${Name}", Name=name
+    )
 
 
 def packages_arn(name: Any) -> Sub:

@@ -1,0 +1,202 @@
+"""The model-build template: each resource and property the product promises."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import load_template
+
+TAGGED = {
+    "AWS::KMS::Key",
+    "AWS::S3::Bucket",
+    "AWS::CodeCommit::Repository",
+    "AWS::CodeBuild::Project",
+    "AWS::CodePipeline::Pipeline",
+    "AWS::Events::Rule",
+    "AWS::SageMaker::ModelPackageGroup",
+}
+
+
+@pytest.fixture(scope="module")
+def template(built):
+    return load_template(built, "model-build")
+
+
+def of_type(template, kind):
+    found = {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+    assert found, f"no {kind}"
+    return found
+
+
+def one(template, kind):
+    found = of_type(template, kind)
+    assert len(found) == 1, found
+    return next(iter(found.values()))
+
+
+def statements(document):
+    return {s["Sid"]: s for s in _unwrap(document["Statement"])}
+
+
+def _unwrap(items):
+    """Statements, looking through Fn::If (the 'present when' branch)."""
+    for item in items:
+        yield item["Fn::If"][1] if "Fn::If" in item else item
+
+
+def test_project_parameters_follow_the_api(template):
+    name = template["Parameters"]["SageMakerProjectName"]
+    project_id = template["Parameters"]["SageMakerProjectId"]
+    assert (name["MinLength"], name["MaxLength"]) == (1, 32)
+    assert name["AllowedPattern"] == "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
+    assert (project_id["MinLength"], project_id["MaxLength"]) == (1, 20)
+    assert re.fullmatch(project_id["AllowedPattern"], "p-abcdef123456")
+
+
+def test_optional_parameters_are_marked_for_studio_and_roles_default_to_sagemaker_roles(template):
+    rules = template["Metadata"]["SagemakerTemplateParameterRules"]
+    for name in ("DeploymentAccountIds", "HubAccountId", "HubModelPackageGroupName", "CodeBuildRole"):
+        assert rules[name] == {"Optional": True}
+        assert "Default" in template["Parameters"][name]
+    for role in ("SageMakerExecutionRole", "CodeBuildRole", "CodePipelineRole", "EventsRole"):
+        assert template["Parameters"][role]["Default"] == "service-role/AmazonSageMakerServiceCatalogProductsUseRole"
+
+
+def test_no_hard_coded_accounts_or_regions(template):
+    text = json.dumps(template)
+    assert not re.search(r"\b\d{12}\b", text)
+    assert not re.search(
+        r"\b(us|eu|ap|sa|ca|me|af|il|mx)-(east|west|north|south|central|northeast|southeast)-\d\b", text
+    )
+
+
+def test_key_is_rotated_and_scoped(template):
+    key = one(template, "AWS::KMS::Key")["Properties"]
+    assert key["EnableKeyRotation"] is True
+    policy = statements(key["KeyPolicy"])
+    assert policy["AccountAdministersKey"]["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    }
+    deploy = policy["DeploymentAccountsDecrypt"]
+    assert deploy["Principal"] == {"AWS": {"Ref": "DeploymentAccountIds"}}
+    assert deploy["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert policy["HubAccountDecrypts"]["Principal"] == {"AWS": {"Ref": "HubAccountId"}}
+    conditions = [s["Fn::If"][0] for s in key["KeyPolicy"]["Statement"] if "Fn::If" in s]
+    assert conditions == ["HasDeploymentAccounts", "UsesHubRegistry"]
+
+
+def test_artifact_bucket_is_kms_encrypted_versioned_private_and_retained(template):
+    bucket_id, bucket = next(iter(of_type(template, "AWS::S3::Bucket").items()))
+    props = bucket["Properties"]
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert rule == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": ["ArtifactKey", "Arn"]}}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    policy = one(template, "AWS::S3::BucketPolicy")["Properties"]
+    assert policy["Bucket"] == {"Ref": bucket_id}
+    tls = statements(policy["PolicyDocument"])["DenyInsecureTransport"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    read = statements(policy["PolicyDocument"])["DeploymentAccountsReadModels"]
+    assert read["Principal"] == {"AWS": {"Ref": "DeploymentAccountIds"}}
+    assert "s3:PutObject" not in read["Action"]
+
+
+def test_repository_is_seeded_from_the_modelbuild_zip_on_main(template):
+    repo = one(template, "AWS::CodeCommit::Repository")["Properties"]
+    assert repo["Code"] == {
+        "BranchName": "main",
+        "S3": {"Bucket": {"Ref": "SeedCodeBucket"}, "Key": {"Ref": "SeedCodeModelbuildKey"}},
+    }
+
+
+def test_codebuild_runs_the_sagemaker_pipeline_with_the_seed_contract(template):
+    project = one(template, "AWS::CodeBuild::Project")["Properties"]
+    assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": "codebuild-buildspec.yml"}
+    assert project["EncryptionKey"] == {"Fn::GetAtt": ["ArtifactKey", "Arn"]}
+    env = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
+    assert set(env) == {
+        "SAGEMAKER_PROJECT_NAME",
+        "SAGEMAKER_PROJECT_ID",
+        "SAGEMAKER_PROJECT_ARN",
+        "SAGEMAKER_PIPELINE_NAME",
+        "SAGEMAKER_PIPELINE_ROLE_ARN",
+        "ARTIFACT_BUCKET",
+        "MODEL_PACKAGE_GROUP_NAME",
+        "AWS_REGION",
+    }
+    hub, local = env["MODEL_PACKAGE_GROUP_NAME"]["Fn::If"][1:]
+    assert env["MODEL_PACKAGE_GROUP_NAME"]["Fn::If"][0] == "UsesHubRegistry"
+    assert hub == {
+        "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${HubAccountId}:"
+        "model-package-group/${HubModelPackageGroupName}"
+    }
+    assert local == {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}
+    seed_buildspec = __import__("conftest").ROOT / "seedcode/modelbuild/codebuild-buildspec.yml"
+    if seed_buildspec.exists():  # the seed repository consumes exactly these variables
+        text = seed_buildspec.read_text()
+        assert all(name in text for name in env if name != "AWS_REGION")
+
+
+def test_pipeline_runs_source_then_build_with_kms_artifacts(template):
+    pipeline = one(template, "AWS::CodePipeline::Pipeline")["Properties"]
+    assert pipeline["ArtifactStore"]["EncryptionKey"] == {"Id": {"Fn::GetAtt": ["ArtifactKey", "Arn"]}, "Type": "KMS"}
+    stages = [
+        (s["Name"], [(a["ActionTypeId"]["Category"], a["ActionTypeId"]["Provider"]) for a in s["Actions"]])
+        for s in pipeline["Stages"]
+    ]
+    assert stages == [("Source", [("Source", "CodeCommit")]), ("Build", [("Build", "CodeBuild")])]
+    source = pipeline["Stages"][0]["Actions"][0]["Configuration"]
+    assert source["BranchName"] == "main" and source["PollForSourceChanges"] == "false"
+
+
+def test_pushes_to_main_start_the_pipeline(template):
+    rule = one(template, "AWS::Events::Rule")["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.codecommit"],
+        "detail-type": ["CodeCommit Repository State Change"],
+        "resources": [{"Fn::GetAtt": ["ModelBuildRepository", "Arn"]}],
+        "detail": {
+            "event": ["referenceCreated", "referenceUpdated"],
+            "referenceType": ["branch"],
+            "referenceName": ["main"],
+        },
+    }
+    target = rule["Targets"][0]
+    assert target["Arn"]["Fn::Sub"][1] == {"Pipeline": {"Ref": "ModelBuildPipeline"}}
+
+
+def test_model_package_group_is_readable_by_deployment_accounts_only_when_named(template):
+    group = one(template, "AWS::SageMaker::ModelPackageGroup")["Properties"]
+    assert group["ModelPackageGroupName"] == {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}
+    condition, policy, absent = group["ModelPackageGroupPolicy"]["Fn::If"]
+    assert condition == "HasDeploymentAccounts" and absent == {"Ref": "AWS::NoValue"}
+    read = statements(policy)["DeploymentAccountsRead"]
+    assert read["Principal"] == {"AWS": {"Ref": "DeploymentAccountIds"}}
+    assert read["Action"] == [
+        "sagemaker:DescribeModelPackageGroup",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+    ]
+
+
+def test_hub_parameters_go_together(template):
+    rules = template["Rules"]
+    assert rules["HubAccountNeedsGroup"]["RuleCondition"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "HubAccountId"}, ""]}]
+    }
+    assert rules["HubGroupNeedsAccount"]["Assertions"][0]["Assert"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "HubAccountId"}, ""]}]
+    }
+
+
+def test_every_taggable_resource_carries_the_project_tags(template):
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] not in TAGGED:
+            continue
+        tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+        assert tags["sagemaker:project-name"] == {"Ref": "SageMakerProjectName"}, logical_id
+        assert tags["sagemaker:project-id"] == {"Ref": "SageMakerProjectId"}, logical_id
+    assert {r["Type"] for r in template["Resources"].values()} >= TAGGED

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The project's whole test run, from a clean clone: creates its own virtual environments.
+#   .venv          the tool and its tests (pip install -e '.[dev]')
+#   .venv-seed     each seed repository's own pinned requirements (the SageMaker SDK pins differ)
+# Usage: bash tests/run.sh [pytest args for the main suite]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_PROGRESS_BAR=off
+
+venv() {  # venv DIR REQUIREMENT-ARGS...: create DIR once and install into it
+  local dir=$1; shift
+  [ -x "$dir/bin/python" ] || "$PY" -m venv "$dir"
+  "$dir/bin/pip" install -q "$@"
+}
+
+echo "== main suite"
+venv .venv -e '.[dev]'
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 "$@"
+
+echo "== build and lint the bundled catalog"
+.venv/bin/python build.py --out "${TMPDIR:-/tmp}/smcat-ci-dist" --no-cache
+
+for seed in seedcode/*/; do
+  seed=${seed%/}
+  [ -d "$seed/tests" ] || continue
+  echo "== $seed tests"
+  reqs=()
+  for f in "$seed/requirements.txt" "$seed/requirements-dev.txt"; do [ -f "$f" ] && reqs+=(-r "$f"); done
+  name=$(basename "$seed")
+  venv ".venv-seed-$name" "${reqs[@]}"
+  (cd "$seed" && "../../.venv-seed-$name/bin/python" -m pytest -q -p no:cacheprovider)
+done
