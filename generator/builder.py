@@ -64,6 +64,23 @@ class Build:
     portfolios: list[Portfolio]
     files: dict[str, bytes] = field(default_factory=dict)
 
+    def summary(self) -> dict[str, Any]:
+        """What the build reports, kept in the build stamp so a no-op rebuild can repeat it."""
+        return {
+            "products": [
+                {
+                    "name": name,
+                    "version": b.product.version,
+                    "content_hash": b.content_hash,
+                    "resources": b.resource_count,
+                    "template": f"templates/{name}.json",
+                    "template_sha256": b.template_sha256,
+                }
+                for name, b in self.products.items()
+            ],
+            "portfolios": len(self.portfolios),
+        }
+
     def manifest(self) -> dict[str, Any]:
         products = {}
         for name, built in self.products.items():

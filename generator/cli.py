@@ -119,51 +119,59 @@ def _out(args) -> Path:
 
 
 def cmd_build(args) -> int:
-    from generator.builder import render, write_dist
     from generator.progress import Progress
+    from generator.stamp import BuildStamp, inputs_digest
 
     catalog = Catalog(args.root)
     progress = Progress(quiet=args.quiet)
-    build = render(catalog, progress)
     out = _out(args)
-    progress(f"writing {catalog.rel(out)}")
-    changed = write_dist(out, build.files)
+    cache_dir = args.root / ".cache" / "smcat"
+    stamp = BuildStamp(cache_dir, out)
+    inputs = inputs_digest(args.root)
+    summary = stamp.reusable(inputs)
+    changed = summary is None
+    if changed:  # something changed (or dist/ did): render, then write only if the bytes differ
+        from generator.builder import render, write_dist
+
+        build = render(catalog, progress)
+        progress(f"writing {catalog.rel(out)}")
+        changed = write_dist(out, build.files)
+        summary = build.summary()
+        stamp.save(inputs, summary, build.files)
     results = {}
     if not args.no_lint:
         progress("linting templates")
-        results = _lint_built(catalog, out, build, args)
+        results = _lint_built(catalog, out, summary, cache_dir, args)
     progress.done()
-    print(_table(build, results))
+    print(_table(summary, results))
     findings = [f for found in results.values() for f in found]
     for finding in findings:
         print(finding)
     state = "written" if changed else "unchanged"
-    print(f"{catalog.rel(out)}: {len(build.products)} products, {len(build.portfolios)} portfolios, {state}")
+    print(f"{catalog.rel(out)}: {len(summary['products'])} products, {summary['portfolios']} portfolios, {state}")
     return EXIT_FAILED if findings else EXIT_OK
 
 
-def _lint_built(catalog: Catalog, out: Path, build, args) -> dict:
+def _lint_built(catalog: Catalog, out: Path, summary: dict, cache_dir: Path, args) -> dict:
     from generator.lint import LintCache
 
-    cache = LintCache(args.root / ".cache" / "smcat" / "lint.json")
+    cache = LintCache(cache_dir / "lint.json")
     if args.no_cache:
         cache.entries = {}
-    templates = {
-        name: (catalog.rel(out / "templates" / f"{name}.json"), b.template_sha256) for name, b in build.products.items()
-    }
+    templates = {p["name"]: (catalog.rel(out / p["template"]), p["template_sha256"]) for p in summary["products"]}
     return cache.lint(templates, jobs=args.jobs)
 
 
-def _table(build, results: dict) -> str:
+def _table(summary: dict, results: dict) -> str:
     rows = [("PRODUCT", "VERSION", "HASH", "RESOURCES", "LINT")]
-    for name, b in build.products.items():
-        if name not in results:
+    for p in summary["products"]:
+        if p["name"] not in results:
             lint = "skipped"
         else:
-            found = results[name]
+            found = results[p["name"]]
             errors = sum(f.severity == "error" for f in found)
             lint = "ok" if not found else f"{errors} errors, {len(found) - errors} warnings"
-        rows.append((name, b.product.version, b.content_hash[:12], str(b.resource_count), lint))
+        rows.append((p["name"], p["version"], p["content_hash"][:12], str(p["resources"]), lint))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 

@@ -136,3 +136,14 @@ def test_product_that_fails_to_render_names_its_file_and_line(catalog, tmp_path,
         "Not_A_Valid_Bucket is not a valid s3 bucket name (line 5)"
     ]
     assert not out.exists()
+
+
+def test_rebuild_repairs_a_tampered_dist(catalog, tmp_path, capsys):
+    out = tmp_path / "dist"
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    good = tree(out)
+    (out / "templates" / "model-build.json").write_text("{}")
+    (out / "stray.txt").write_text("not ours")
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    assert tree(out) == good
+    assert capsys.readouterr().out.strip().endswith("written")
