@@ -98,8 +98,12 @@ def main() -> None:
         hundred = median(lambda: synth_cmd, max(1, args.repeat - 1), before=fresh_synth)
 
     rows = [
-        ("full build, bundled catalog", f"{full:.2f} s", f"<= {1.5 * bare:.2f} s (1.5 x bare cfn-lint)",
-         full <= 1.5 * bare),
+        (
+            "full build, bundled catalog",
+            f"{full:.2f} s",
+            f"<= {1.5 * bare:.2f} s (1.5 x bare cfn-lint)",
+            full <= 1.5 * bare,
+        ),
         (f"bare cfn-lint, {len(templates)} templates", f"{bare:.2f} s", "", None),
         ("no-op rebuild", f"{noop:.3f} s", "<= 0.300 s", noop <= 0.3),
         (f"full build, {args.products} synthetic products", f"{hundred:.2f} s", "<= 15 s on 2 cores", hundred <= 15),

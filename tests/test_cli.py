@@ -1,0 +1,83 @@
+"""The other commands: lint (with its output formats), list, schema, and --help everywhere."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from conftest import ROOT, main
+
+BAD_TEMPLATE = {
+    "AWSTemplateFormatVersion": "2010-09-09",
+    "Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "Missing"}}}},
+}
+
+
+@pytest.fixture
+def bad_template(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(BAD_TEMPLATE))
+    return path
+
+
+def test_lint_built_templates_is_clean(built, capsys):
+    assert main(["lint", "--out", str(built)]) == 0
+    assert "0 findings" in capsys.readouterr().err
+
+
+def test_lint_text_names_rule_and_place(bad_template, capsys):
+    assert main(["lint", str(bad_template)]) == 1
+    out = capsys.readouterr().out
+    assert "E1020" in out and str(bad_template) in out
+
+
+def test_lint_json(bad_template, capsys):
+    assert main(["lint", "--format", "json", str(bad_template)]) == 1
+    findings = json.loads(capsys.readouterr().out)
+    assert any(f["Rule"]["Id"] == "E1020" and f["Filename"] == str(bad_template) for f in findings)
+
+
+def test_lint_sarif(bad_template, capsys):
+    assert main(["lint", "--format", "sarif", str(bad_template)]) == 1
+    sarif = json.loads(capsys.readouterr().out)
+    results = sarif["runs"][0]["results"]
+    assert sarif["version"] == "2.1.0" and any(r["ruleId"] == "E1020" for r in results)
+
+
+def test_lint_junit(bad_template, capsys):
+    assert main(["lint", "--format", "junit", str(bad_template)]) == 1
+    suites = ET.fromstring(capsys.readouterr().out)
+    failures = [f for f in suites.iter("failure")]
+    assert failures and any(
+        "E1020" in (case.get("name") or "") for case in suites.iter("testcase") if case.find("failure") is not None
+    )
+
+
+def test_lint_missing_file_is_bad_input(tmp_path, capsys):
+    assert main(["lint", str(tmp_path / "nope.yaml")]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope.yaml'}: no such file"
+
+
+def test_list(capsys):
+    assert main(["--root", str(ROOT), "list", "--format", "json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert listing["products"]["model-build"]["seedcode"] == ["modelbuild"]
+    assert "model-build" in listing["portfolios"]["sagemaker-projects"]["products"]
+    assert main(["--root", str(ROOT), "list"]) == 0
+    assert "product    model-build 1.0.0  seedcode: modelbuild" in capsys.readouterr().out
+
+
+def test_committed_schema_matches_the_generated_one(capsys):
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == (ROOT / "portfolios" / "portfolio.schema.json").read_text()
+
+
+@pytest.mark.parametrize("command", [[], ["build"], ["lint"], ["list"], ["schema"]])
+def test_every_command_has_help(command):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "build.py"), *command, "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout.startswith("usage: smcat")
