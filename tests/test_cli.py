@@ -50,10 +50,8 @@ def test_lint_sarif(bad_template, capsys):
 def test_lint_junit(bad_template, capsys):
     assert main(["lint", "--format", "junit", str(bad_template)]) == 1
     suites = ET.fromstring(capsys.readouterr().out)
-    failures = [f for f in suites.iter("failure")]
-    assert failures and any(
-        "E1020" in (case.get("name") or "") for case in suites.iter("testcase") if case.find("failure") is not None
-    )
+    failed = [case.get("name") or "" for case in suites.iter("testcase") if case.find("failure") is not None]
+    assert any("E1020" in name for name in failed), failed
 
 
 def test_lint_missing_file_is_bad_input(tmp_path, capsys):
