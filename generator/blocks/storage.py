@@ -7,6 +7,7 @@ from typing import Any
 from troposphere import GetAtt, Ref, Sub, Tags, kms, s3
 
 from generator.blocks.policy import key_admin_for_account, policy_document, tls_only
+from generator.blocks.security import skip_check
 
 
 def encryption_key(
@@ -55,6 +56,11 @@ def encrypted_bucket(
         # Model artifacts and pipeline history outlive the project stack.
         DeletionPolicy="Retain",
         UpdateReplacePolicy="Retain",
+    )
+    skip_check(
+        bucket,
+        "CKV_AWS_18",
+        "Object-level access is audited with CloudTrail data events; a log bucket per project has no reader.",
     )
     policy = s3.BucketPolicy(
         f"{logical_id}Policy",
