@@ -1,0 +1,309 @@
+"""Reaching other accounts: who may read this account's artifacts, roles to assume elsewhere,
+CodePipeline actions that run in another account, and model registries in a hub account.
+
+A resource here is opened to other accounts in one of two ways, and never with a bare `*`:
+
+* by organization path: `Principal: {"AWS": "*"}` always with the condition
+  `ForAnyValue:StringLike: {aws:PrincipalOrgPaths: ["o-xxx/*/ou-xxx/*", ...]}`, which matches
+  principals of accounts in those OUs or any OU nested in them (what a service-managed StackSet
+  targeting the OU deploys to);
+* by account id: the account roots of exactly the accounts named.
+
+Model package groups may be given as a name (this account) or as an ARN (a hub account's
+registry). `group_name` and `group_owner` read either form without an `Fn::If`, so they are safe
+in conditions and in branches CloudFormation evaluates eagerly.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from troposphere import (
+    AWSHelperFn,
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    Not,
+    Parameter,
+    Ref,
+    Select,
+    Split,
+    Sub,
+    codepipeline,
+    events,
+)
+
+from generator.blocks.policy import BUCKET_READ, KEY_READ, OBJECT_READ, Statement
+from generator.blocks.registry import group_arn, packages_arn
+
+ORGANIZATION_ID_PATTERN = r"^o-[a-z0-9]{10,32}$"
+OU_ID_PATTERN = r"^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$"
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+# A model package group name (this account) or a model package group ARN (any account).
+GROUP_NAME_OR_ARN_PATTERN = (
+    r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+    r"|arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"
+)
+ROLE_NAME_PATTERN = r"^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$"
+# What a target account needs from a model package group to deploy its versions (seed 002).
+GROUP_DEPLOY = [
+    "sagemaker:DescribeModelPackageGroup",
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+    "sagemaker:CreateModel",
+]
+MODEL_PACKAGE_EVENT = "SageMaker Model Package State Change"
+
+
+# --- Parameters -------------------------------------------------------------------------------
+
+
+def organization_id_parameter(name: str = "OrganizationId") -> Parameter:
+    return Parameter(
+        name, Type="String", AllowedPattern=ORGANIZATION_ID_PATTERN,
+        Description="Id of the AWS Organization (o-...) the target OUs belong to.",
+        ConstraintDescription="an organization id: o- and 10-32 lowercase letters or digits",
+    )
+
+
+def ou_parameter(name: str, description: str) -> Parameter:
+    return Parameter(
+        name, Type="String", AllowedPattern=OU_ID_PATTERN, Description=description,
+        ConstraintDescription="an OU id: ou-, 4-32 lowercase letters or digits, -, 8-32 more",
+    )
+
+
+def account_parameter(name: str, description: str) -> Parameter:
+    """A required 12-digit account id."""
+    return Parameter(
+        name, Type="String", AllowedPattern=ACCOUNT_ID_PATTERN, Description=description,
+        ConstraintDescription="a 12-digit account id",
+    )
+
+
+def role_name_parameter(name: str, description: str, default: str | None = None) -> Parameter:
+    """The name (optionally with a path) of a role in another account."""
+    parameter = Parameter(
+        name, Type="String", Description=description, MinLength=1, MaxLength=512,
+        AllowedPattern=ROLE_NAME_PATTERN, ConstraintDescription="an IAM role name, optionally with a path",
+    )
+    if default is not None:
+        parameter.Default = default
+    return parameter
+
+
+def region_parameter(name: str, description: str) -> Parameter:
+    """An optional region name ('' = this region)."""
+    return Parameter(
+        name, Type="String", Default="", Description=description, MaxLength=32,
+        AllowedPattern=r"^([a-z]{2}(-[a-z]+)+-\d{1,2})?$", ConstraintDescription="blank or a region such as eu-west-1",
+    )
+
+
+def bucket_parameter(name: str, description: str) -> Parameter:
+    """An optional S3 bucket name."""
+    return Parameter(
+        name, Type="String", Default="", Description=f"{description} Leave blank when not used.", MaxLength=63,
+        AllowedPattern=r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$", ConstraintDescription="blank or an S3 bucket name",
+    )
+
+
+def key_arn_parameter(name: str, description: str) -> Parameter:
+    """An optional KMS key ARN."""
+    return Parameter(
+        name, Type="String", Default="", Description=f"{description} Leave blank when not used.",
+        AllowedPattern=r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+)?$",
+        ConstraintDescription="blank or a KMS key ARN (aliases cannot be shared across accounts)",
+    )
+
+
+def group_parameter(name: str, description: str, optional: bool = False) -> Parameter:
+    """A model package group: a name in this account, or the ARN of a group in a hub account."""
+    pattern = GROUP_NAME_OR_ARN_PATTERN.replace("^(", "^(|", 1) if optional else GROUP_NAME_OR_ARN_PATTERN
+    parameter = Parameter(
+        name, Type="String", Description=description, MaxLength=256, AllowedPattern=pattern,
+        ConstraintDescription="a model package group name, or arn:aws:sagemaker:<region>:<account>:"
+        "model-package-group/<name>",
+    )
+    if optional:
+        parameter.Default = ""
+    return parameter
+
+
+# --- Organization paths -------------------------------------------------------------------------
+
+
+def ou_paths(organization: str, *ous: str) -> list[Sub]:
+    """`o-xxx/*/ou-xxx/*` for each OU parameter: the OU, under whatever root or parent OUs, and
+    every OU nested in it. `organization` and `ous` are parameter names."""
+    return [Sub(f"${{{organization}}}/*/${{{ou}}}/*") for ou in ous]
+
+
+def in_org_paths(paths: list[Any]) -> dict[str, Any]:
+    """The condition that confines a `*` principal to accounts under `paths`."""
+    return {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": paths}}
+
+
+def for_org_paths(sid: str, actions: list[str], resources: Any, paths: list[Any]) -> Statement:
+    """A resource-policy statement for principals of accounts under `paths` only."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": actions,
+        "Resource": resources,
+        "Condition": in_org_paths(paths),
+    }
+
+
+def bucket_read_for_org_paths(bucket: Any, paths: list[Any], sid: str = "ReadForOrgPaths") -> Statement:
+    return for_org_paths(sid, OBJECT_READ + BUCKET_READ,
+                         [_arn(bucket), Sub("${Bucket}/*", Bucket=_arn(bucket))], paths)
+
+
+def key_read_for_org_paths(paths: list[Any], sid: str = "DecryptForOrgPaths") -> Statement:
+    return for_org_paths(sid, KEY_READ, "*", paths)
+
+
+def group_deploy_for_org_paths(group_name: Any, paths: list[Any], sid: str = "DeployForOrgPaths") -> Statement:
+    """Model package group policy: accounts under `paths` may describe and deploy its versions."""
+    return for_org_paths(sid, GROUP_DEPLOY, [group_arn(group_name), packages_arn(group_name)], paths)
+
+
+def _arn(bucket: Any) -> GetAtt:
+    return GetAtt(bucket, "Arn")
+
+
+# --- Accounts and roles elsewhere ---------------------------------------------------------------
+
+
+def account_roots(*accounts: str) -> list[Sub]:
+    """The root principals of the accounts held by the parameters `accounts`."""
+    return [Sub(f"arn:${{AWS::Partition}}:iam::${{{a}}}:root") for a in accounts]
+
+
+def role_in_account(account: str, role_name: str) -> Sub:
+    """ARN of the role named by parameter `role_name` (a path is allowed) in the account held by
+    parameter `account`."""
+    return Sub(f"arn:${{AWS::Partition}}:iam::${{{account}}}:role/${{{role_name}}}")
+
+
+# --- Model package groups by name or ARN --------------------------------------------------------
+
+
+def is_arn(parameter: str) -> Not:
+    """Condition: the parameter's value holds a ':' (an ARN; group names cannot)."""
+    return Not(Equals(Select(0, Split(":", Ref(parameter))), Ref(parameter)))
+
+
+def group_name(parameter: str) -> Select:
+    """The group name in a parameter holding a group name or ARN: the part after the ARN's only
+    '/'. Doubling the value (`v/v`) makes index 1 exist for a plain name too."""
+    return Select(1, Split("/", Join("/", [Ref(parameter), Ref(parameter)])))
+
+
+def group_owner(parameter: str) -> Select:
+    """The account owning the group: the ARN's account field, or this account for a plain name.
+    (`v:acct:::acct` has this account at index 4 when `v` has no ':'.)"""
+    account = Ref("AWS::AccountId")
+    return Select(4, Split(":", Join(":", [Ref(parameter), account, "", "", account])))
+
+
+def registry_events_from_owner(
+    logical_id: str, statement_id: Any, parameter: str, condition: str
+) -> events.EventBusPolicy:
+    """Lets the account owning a hub registry's group put its model package state changes on this
+    account's default bus (the hub forwards them with a rule targeting this bus). Nothing else."""
+    return events.EventBusPolicy(
+        logical_id,
+        Condition=condition,
+        EventBusName="default",
+        StatementId=statement_id,
+        Statement={
+            "Effect": "Allow",
+            "Principal": {"AWS": Sub("arn:${AWS::Partition}:iam::${Owner}:root", Owner=group_owner(parameter))},
+            "Action": "events:PutEvents",
+            "Resource": Sub("arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"),
+            "Condition": {
+                "StringEquals": {"events:source": "aws.sagemaker", "events:detail-type": MODEL_PACKAGE_EVENT}
+            },
+        },
+    )
+
+
+# --- CodePipeline actions -----------------------------------------------------------------------
+
+
+def cloudformation_deploy(
+    name: str,
+    stack_name: Any,
+    template_path: str,
+    template_configuration: str,
+    role: Any,
+    inputs: list[str],
+    region: Any = None,
+    run_order: int = 1,
+) -> codepipeline.Actions:
+    """Creates or updates a stack in the account of `role`: CodePipeline assumes `role` for the
+    action (its `RoleArn`), and CloudFormation runs as the same role (the configuration's
+    `RoleArn`, required for CREATE_UPDATE)."""
+    action = codepipeline.Actions(
+        Name=name,
+        ActionTypeId=codepipeline.ActionTypeId(Category="Deploy", Owner="AWS", Provider="CloudFormation", Version="1"),
+        Configuration={
+            "ActionMode": "CREATE_UPDATE",
+            "StackName": stack_name,
+            "TemplatePath": template_path,
+            "TemplateConfiguration": template_configuration,
+            "RoleArn": role,
+        },
+        InputArtifacts=[codepipeline.InputArtifacts(Name=i) for i in inputs],
+        RoleArn=role,
+        RunOrder=run_order,
+    )
+    if region is not None:
+        action.Region = region
+    return action
+
+
+def artifact_store_in_region(
+    pipeline: codepipeline.Pipeline, condition: str, region: str, bucket: str, key: str
+) -> codepipeline.Pipeline:
+    """When `condition` holds, the pipeline keeps its artifacts in this region's store and in the
+    given bucket and key of the region held by parameter `region` (CodePipeline needs a store in
+    every region an action runs in, and then takes `ArtifactStores` instead of `ArtifactStore`)."""
+    here = pipeline.ArtifactStore
+    there = codepipeline.ArtifactStore(
+        Type="S3", Location=Ref(bucket), EncryptionKey=codepipeline.EncryptionKey(Id=Ref(key), Type="KMS"),
+    )
+    pipeline.ArtifactStore = If(condition, Ref("AWS::NoValue"), here)
+    pipeline.ArtifactStores = If(condition, [
+        codepipeline.ArtifactStoreMap(Region=Ref("AWS::Region"), ArtifactStore=here),
+        codepipeline.ArtifactStoreMap(Region=Ref(region), ArtifactStore=there),
+    ], Ref("AWS::NoValue"))
+    return pipeline
+
+
+def manual_approval(name: str, message: str, run_order: int = 1) -> codepipeline.Actions:
+    return codepipeline.Actions(
+        Name=name,
+        ActionTypeId=codepipeline.ActionTypeId(Category="Approval", Owner="AWS", Provider="Manual", Version="1"),
+        Configuration={"CustomData": message},
+        RunOrder=run_order,
+    )
+
+
+def action_environment(variables: dict[str, Any]) -> Sub:
+    """A CodeBuild action's `EnvironmentVariables` configuration (a JSON string). Values are
+    `Fn::Sub` templates (`"${Param}"`) or intrinsic functions."""
+    values: dict[str, Any] = {}
+    entries = []
+    for index, (name, value) in enumerate(variables.items()):
+        if isinstance(value, AWSHelperFn):
+            values[f"Value{index}"] = value
+            value = f"${{Value{index}}}"
+        entries.append({"name": name, "value": value, "type": "PLAINTEXT"})
+    text = json.dumps(entries, separators=(",", ":"))
+    return Sub(text, **values) if values else Sub(text)

@@ -1,0 +1,44 @@
+"""A customer-managed key that is either given (by ARN) or created by the template.
+
+`storage.encrypted_bucket` and `cicd.pipeline` take the key resource; when the key may instead
+come from a parameter, build them as usual and point them at `chosen_key(...)` with the two
+`use_key_*` helpers. The created key then carries the condition, and nothing else changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Equals, GetAtt, If, Parameter, Ref, codepipeline, s3
+
+KEY_ARN_PATTERN = r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+)?$"
+
+
+def key_arn_parameter(name: str, description: str) -> Parameter:
+    """An optional KMS key ARN ('' = create a key)."""
+    return Parameter(
+        name, Type="String", Default="", AllowedPattern=KEY_ARN_PATTERN,
+        Description=f"{description} Leave blank to create one.",
+        ConstraintDescription="blank or a KMS key ARN (aliases cannot be shared across accounts)",
+    )
+
+
+def creates_key(parameter: str) -> Equals:
+    """Condition: no key ARN was given."""
+    return Equals(Ref(parameter), "")
+
+
+def chosen_key(condition: str, key: Any, parameter: str) -> If:
+    """The created key's ARN when `condition` holds, else the given one."""
+    return If(condition, GetAtt(key, "Arn"), Ref(parameter))
+
+
+def use_key_for_bucket(bucket: s3.Bucket, key_arn: Any) -> s3.Bucket:
+    for rule in bucket.BucketEncryption.ServerSideEncryptionConfiguration:
+        rule.ServerSideEncryptionByDefault.KMSMasterKeyID = key_arn
+    return bucket
+
+
+def use_key_for_pipeline(pipeline: codepipeline.Pipeline, key_arn: Any) -> codepipeline.Pipeline:
+    pipeline.ArtifactStore.EncryptionKey.Id = key_arn
+    return pipeline

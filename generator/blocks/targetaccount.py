@@ -1,0 +1,267 @@
+"""Roles in a target (staging, preprod, prod) account that a data science account's pipelines use.
+
+Two roles, each limited to what its job needs:
+
+* the SageMaker execution role endpoints run as: reads the model artifacts (a bucket name
+  pattern) and decrypts them (the shared keys only), writes endpoint logs and data capture in its
+  own account; the data science account's pipeline role may assume it to test endpoints;
+* the deployer role: CodePipeline's cross-account CloudFormation action assumes it, and
+  CloudFormation runs as it. It may only operate the project stacks (a stack name prefix), pass
+  the execution role to SageMaker (and itself to CloudFormation), manage SageMaker models,
+  endpoint configs and endpoints of the projects, and read the pipeline artifacts.
+
+Statements are plain dicts. Names in SageMaker ARNs are lowercase (SageMaker lowercases them),
+so name prefixes used in SageMaker ARNs must be lowercase. Models and endpoint configs created by
+the endpoint template have names CloudFormation generates, so they are scoped by the project tag
+the template puts on them (`sagemaker:project-name`) instead of by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Sub
+
+from generator.blocks.policy import BUCKET_READ, OBJECT_READ, Statement
+
+PROJECT_TAG = "sagemaker:project-name"
+
+
+def trust(*statements: Statement) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def trusted_service(service: str) -> Statement:
+    return {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+
+
+def trusted_role(role_arn: Any) -> Statement:
+    """Exactly one role (of another account) may assume this one. No ExternalId: CodePipeline's
+    cross-account actions cannot pass one."""
+    return {"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "sts:AssumeRole"}
+
+
+# --- Reading the data science account's artifacts ---------------------------------------------
+
+
+def artifact_read(bucket_pattern: Any) -> list[Statement]:
+    """Objects and listing of the buckets matching `bucket_pattern` (a Sub-able bucket name)."""
+    bucket = Sub("arn:${AWS::Partition}:s3:::${Pattern}", Pattern=bucket_pattern)
+    objects = Sub("arn:${AWS::Partition}:s3:::${Pattern}/*", Pattern=bucket_pattern)
+    return [
+        {"Sid": "ReadArtifactObjects", "Effect": "Allow", "Action": OBJECT_READ, "Resource": objects},
+        {"Sid": "ListArtifactBuckets", "Effect": "Allow", "Action": BUCKET_READ, "Resource": bucket},
+    ]
+
+
+def key_decrypt(key_arns: Any) -> Statement:
+    """`kms:Decrypt` of the shared artifact keys, and nothing else."""
+    return {"Sid": "DecryptArtifacts", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arns}
+
+
+def registry_read(registry_account: Any) -> Statement:
+    """Describe model packages of the registry account (its group policy must allow this account)."""
+    return {
+        "Sid": "DescribeRegistryModelPackages",
+        "Effect": "Allow",
+        "Action": ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+        "Resource": [
+            Sub("arn:${AWS::Partition}:sagemaker:*:${Account}:model-package/*", Account=registry_account),
+            Sub("arn:${AWS::Partition}:sagemaker:*:${Account}:model-package-group/*", Account=registry_account),
+        ],
+    }
+
+
+# --- What endpoints do at run time (execution role) -------------------------------------------
+
+
+def endpoint_runtime(prefix: str) -> list[Statement]:
+    """Logs of SageMaker endpoints, data capture in this account's default SageMaker bucket,
+    invoking the projects' endpoints (tests), and reading the rollback alarms."""
+    return [
+        {
+            "Sid": "EndpointLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": Sub("arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/aws/sagemaker/Endpoints/*"),
+        },
+        {
+            "Sid": "DataCapture",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject"],
+            "Resource": Sub("arn:${AWS::Partition}:s3:::sagemaker-*-${AWS::AccountId}/datacapture/*"),
+        },
+        {
+            "Sid": "TestProjectEndpoints",
+            "Effect": "Allow",
+            "Action": ["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"],
+            "Resource": Sub(f"arn:${{AWS::Partition}}:sagemaker:*:${{AWS::AccountId}}:endpoint/${{{prefix}}}*"),
+        },
+        {
+            # PutMetricData has no resource-level permissions; the namespace condition confines it.
+            "Sid": "ContainerMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",
+            "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
+        },
+        {
+            # Read-only; blue/green rollback watches the endpoint's alarms.
+            "Sid": "ReadRollbackAlarms",
+            "Effect": "Allow",
+            "Action": "cloudwatch:DescribeAlarms",
+            "Resource": "*",
+        },
+    ]
+
+
+# --- What the deployer does -------------------------------------------------------------------
+
+
+def project_stacks(prefix: str) -> list[Statement]:
+    """CloudFormation on stacks named `sagemaker-<prefix>*` only."""
+    stacks = Sub(f"arn:${{AWS::Partition}}:cloudformation:*:${{AWS::AccountId}}:stack/sagemaker-${{{prefix}}}*/*")
+    return [
+        {
+            "Sid": "OperateProjectStacks",
+            "Effect": "Allow",
+            "Action": [
+                "cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+                "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStackResources", "cloudformation:GetTemplate",
+                "cloudformation:CreateChangeSet", "cloudformation:DescribeChangeSet",
+                "cloudformation:ExecuteChangeSet", "cloudformation:DeleteChangeSet",
+                "cloudformation:TagResource", "cloudformation:UntagResource",
+            ],
+            "Resource": stacks,
+        },
+        {
+            # ValidateTemplate and GetTemplateSummary (of a template body) have no resource-level
+            # permissions; both only read the template they are given.
+            "Sid": "ValidateTemplates",
+            "Effect": "Allow",
+            "Action": ["cloudformation:ValidateTemplate", "cloudformation:GetTemplateSummary"],
+            "Resource": "*",
+        },
+    ]
+
+
+def pass_roles(execution_role_arn: Any, own_role_arn: Any) -> list[Statement]:
+    """The execution role to SageMaker only; the deployer itself to CloudFormation only (the
+    CloudFormation action runs the stack as the deployer: its configuration needs a RoleArn)."""
+    return [
+        {
+            "Sid": "PassExecutionRoleToSageMaker",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": execution_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        },
+        {
+            "Sid": "PassSelfToCloudFormation",
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": own_role_arn,
+            "Condition": {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}},
+        },
+    ]
+
+
+def project_endpoints(prefix: str) -> list[Statement]:
+    """SageMaker models, endpoint configs and endpoints of the projects whose names start with the
+    (lowercase) `prefix` parameter: endpoints by name, models and endpoint configs by project tag."""
+    def arn(kind: str, name: str = "*") -> Sub:
+        return Sub(f"arn:${{AWS::Partition}}:sagemaker:*:${{AWS::AccountId}}:{kind}/{name}")
+
+    endpoint = arn("endpoint", f"${{{prefix}}}*")
+    generated = [arn("model"), arn("endpoint-config")]
+    tagged = f"${{{prefix}}}*"
+    return [
+        {
+            "Sid": "ProjectEndpoints",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint",
+                "sagemaker:DescribeEndpoint", "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags",
+            ],
+            "Resource": endpoint,
+        },
+        {
+            "Sid": "CreateTaggedModelsAndConfigs",
+            "Effect": "Allow",
+            "Action": ["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:AddTags"],
+            "Resource": generated,
+            "Condition": {"StringLike": {f"aws:RequestTag/{PROJECT_TAG}": Sub(tagged)}},
+        },
+        {
+            # The endpoint's config is a resource of CreateEndpoint and UpdateEndpoint too.
+            "Sid": "UseAndDeleteTaggedModelsAndConfigs",
+            "Effect": "Allow",
+            "Action": [
+                "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
+                "sagemaker:DeleteModel", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteTags",
+            ],
+            "Resource": generated,
+            "Condition": {"StringLike": {f"aws:ResourceTag/{PROJECT_TAG}": Sub(tagged)}},
+        },
+        {
+            "Sid": "ReadModelsAndConfigs",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeModel", "sagemaker:DescribeEndpointConfig", "sagemaker:ListTags"],
+            "Resource": generated,
+        },
+    ]
+
+
+def endpoint_alarms_and_scaling(prefix: str) -> list[Statement]:
+    """The endpoint template's rollback alarms (named after the project) and its auto scaling."""
+    alarms = [
+        Sub(f"arn:${{AWS::Partition}}:cloudwatch:*:${{AWS::AccountId}}:alarm:${{{prefix}}}*"),
+        Sub(f"arn:${{AWS::Partition}}:cloudwatch:*:${{AWS::AccountId}}:alarm:TargetTracking-endpoint/${{{prefix}}}*"),
+    ]
+    return [
+        {
+            "Sid": "ProjectAlarms",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource",
+                "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource",
+            ],
+            "Resource": alarms,
+        },
+        {
+            # Read-only calls without resource-level permissions (alarm and scaling descriptions,
+            # metric data for target tracking).
+            "Sid": "DescribeAlarmsAndScaling",
+            "Effect": "Allow",
+            "Action": [
+                "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+                "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+                "application-autoscaling:DescribeScheduledActions",
+            ],
+            "Resource": "*",
+        },
+        {
+            # Scalable targets get generated ids, so their ARNs cannot name the project; this
+            # account's scalable targets only.
+            "Sid": "ScaleEndpoints",
+            "Effect": "Allow",
+            "Action": [
+                "application-autoscaling:RegisterScalableTarget", "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:TagResource", "application-autoscaling:UntagResource",
+                "application-autoscaling:ListTagsForResource",
+            ],
+            "Resource": Sub("arn:${AWS::Partition}:application-autoscaling:*:${AWS::AccountId}:scalable-target/*"),
+        },
+        {
+            "Sid": "EndpointScalingServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": "iam:CreateServiceLinkedRole",
+            "Resource": Sub(
+                "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
+                "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+            ),
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}},
+        },
+    ]
