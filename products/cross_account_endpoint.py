@@ -1,0 +1,223 @@
+"""Cross-account endpoint: approved models go to a preprod account, then (after approval) to prod.
+
+Seeds 003, 000 and 002. The model package group may live in this account or in a hub account's
+central registry (given by ARN); approval events reach this account's default bus either way (a
+hub forwards them, and a bus policy admits exactly that account's SageMaker events). The build
+writes each stage's TemplateConfiguration; CodePipeline's CloudFormation actions then deploy the
+endpoint stack in the preprod and prod accounts, assuming the deployer role that the
+target-account-bootstrap product creates there. The artifact bucket and key grant exactly those
+two accounts.
+"""
+
+from troposphere import And, Equals, GetAtt, If, Not, Output, Ref, Sub, Template
+
+from generator.blocks import cicd, crossaccount
+from generator.blocks.policy import KEY_READ, bucket_read_for_accounts, key_use_for
+from generator.blocks.project import (
+    PROJECT_ID,
+    PROJECT_NAME,
+    mark_optional,
+    parameter_groups,
+    project_name,
+    project_parameters,
+    project_tags,
+    role_arn,
+    role_parameter,
+)
+from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name, seed_parameters, seeded_repository
+from generator.blocks.storage import bucket_name, encrypted_bucket, encryption_key
+from generator.product import Product
+
+SEED = "modeldeploy"
+# target-account-bootstrap's role names with its default suffix.
+DEFAULT_DEPLOYER_ROLE = "sagemaker-mlops-deployer"
+DEFAULT_EXECUTION_ROLE = "sagemaker-role-mlops"
+# The endpoint template knows the stages `staging` and `prod`; preprod deploys the staging one.
+TEMPLATE_PATH = "BuildArtifact::endpoint-config-template.yml"
+
+
+def template() -> Template:
+    t = Template(Description="SageMaker project: deploy approved models to a preprod account and, after manual "
+                 "approval, a prod account with cross-account CloudFormation actions (smcat cross-account-endpoint).")
+
+    # --- Parameters: what Studio fills in, the model group, the two accounts and their roles.
+    name, project_id = t.add_parameter(project_parameters())
+    t.add_parameter(seed_parameters(SEED))
+    t.add_parameter(crossaccount.group_parameter(
+        "SageMakerModelPackageGroupName",
+        "Model package group whose approved versions are deployed: a name in this account, or the ARN of a "
+        "group in a hub account's central registry."))
+    t.add_parameter(crossaccount.account_parameter("PreProdAccount", "Account (12 digits) of the preprod endpoint."))
+    t.add_parameter(crossaccount.account_parameter("ProdAccount", "Account (12 digits) of the prod endpoint."))
+    t.add_parameter(crossaccount.role_name_parameter(
+        "DeployerRoleName", "Role in both target accounts that the pipeline and CloudFormation assume "
+        "(target-account-bootstrap: sagemaker-<suffix>-deployer).", DEFAULT_DEPLOYER_ROLE))
+    t.add_parameter(crossaccount.role_name_parameter(
+        "ModelExecutionRoleName", "SageMaker execution role in both target accounts "
+        "(target-account-bootstrap: sagemaker-role-<suffix>).", DEFAULT_EXECUTION_ROLE))
+    t.add_parameter(crossaccount.region_parameter(
+        "DeploymentRegion", "Region of the endpoints. Leave blank for this region."))
+    t.add_parameter(crossaccount.bucket_parameter(
+        "DeploymentRegionArtifactBucket", "Only for another DeploymentRegion: an S3 bucket in that region for "
+        "CodePipeline's artifacts, readable by both target accounts."))
+    t.add_parameter(crossaccount.key_arn_parameter(
+        "DeploymentRegionArtifactKeyArn", "Only for another DeploymentRegion: the KMS key (in that region) "
+        "encrypting that bucket, usable by both target accounts."))
+    build_role = t.add_parameter(role_parameter("CodeBuildRole", "CodeBuild runs as"))
+    pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
+    events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
+    mark_optional(t, "DeployerRoleName", "ModelExecutionRoleName", "DeploymentRegion",
+                  "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn",
+                  "CodeBuildRole", "CodePipelineRole", "EventsRole")
+    parameter_groups(t, {
+        "Project": [PROJECT_NAME, PROJECT_ID],
+        "Model registry": ["SageMakerModelPackageGroupName"],
+        "Target accounts": ["PreProdAccount", "ProdAccount", "DeployerRoleName", "ModelExecutionRoleName"],
+        "Deployment region": ["DeploymentRegion", "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn"],
+        "Roles": ["CodeBuildRole", "CodePipelineRole", "EventsRole"],
+        "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
+    })
+
+    # --- Conditions and rules: a hub group's account may send its events here; another region
+    # needs its own artifact store (CodePipeline copies artifacts there).
+    t.add_condition("UsesHubGroup", And(
+        crossaccount.is_arn("SageMakerModelPackageGroupName"),
+        Not(Equals(crossaccount.group_owner("SageMakerModelPackageGroupName"), Ref("AWS::AccountId"))),
+    ))
+    t.add_condition("DeploysToOtherRegion", And(
+        Not(Equals(Ref("DeploymentRegion"), "")), Not(Equals(Ref("DeploymentRegion"), Ref("AWS::Region"))),
+    ))
+    t.add_rule("OtherRegionNeedsArtifactStore", {
+        "RuleCondition": And(Not(Equals(Ref("DeploymentRegion"), "")),
+                             Not(Equals(Ref("DeploymentRegion"), Ref("AWS::Region")))),
+        "Assertions": [{
+            "Assert": And(Not(Equals(Ref("DeploymentRegionArtifactBucket"), "")),
+                          Not(Equals(Ref("DeploymentRegionArtifactKeyArn"), ""))),
+            "AssertDescription": "Another DeploymentRegion needs DeploymentRegionArtifactBucket and "
+                                 "DeploymentRegionArtifactKeyArn.",
+        }],
+    })
+    t.add_rule("TargetsAreTwoOtherAccounts", {
+        "Assertions": [{
+            "Assert": Not(Equals(Ref("PreProdAccount"), Ref("ProdAccount"))),
+            "AssertDescription": "PreProdAccount and ProdAccount must be different accounts.",
+        }],
+    })
+
+    tags = project_tags()
+    roles = [role_arn(r.title) for r in (build_role, pipeline_role, events_role)]
+    targets = crossaccount.account_roots("PreProdAccount", "ProdAccount")
+    deployers = {
+        stage: crossaccount.role_in_account(account, "DeployerRoleName")
+        for stage, account in (("preprod", "PreProdAccount"), ("prod", "ProdAccount"))
+    }
+
+    # --- Encryption: the artifact key, usable by the project's roles; the two accounts decrypt.
+    key, _ = t.add_resource(encryption_key(
+        "ArtifactKey", "Encrypts the cross-account model-deploy artifacts of a SageMaker project.", tags,
+        key_use_for(roles, sid="ProjectRolesUseKey"),
+        key_use_for(targets, KEY_READ, sid="TargetAccountsDecrypt"),
+        alias=project_name("modeldeploy", prefix="alias/sagemaker-"),
+    ))
+
+    # --- Artifacts: the endpoint template and stage configurations, read by the two accounts.
+    bucket, _ = t.add_resource(encrypted_bucket(
+        "ArtifactBucket", bucket_name(f"sagemaker-${{{PROJECT_ID}}}"), key, tags,
+        bucket_read_for_accounts("ArtifactBucket", targets, sid="TargetAccountsReadArtifacts"),
+    ))
+
+    # --- Registry events: a hub registry's account may put its model package events on our bus.
+    group_name = crossaccount.group_name("SageMakerModelPackageGroupName")
+    t.add_resource(crossaccount.registry_events_from_owner(
+        "HubRegistryEvents", Sub(f"sagemaker-${{{PROJECT_ID}}}-hub-registry"), "SageMakerModelPackageGroupName",
+        "UsesHubGroup",
+    ))
+
+    # --- Source: the seeded model-deploy repository (endpoint template, stage configs, build script).
+    repository = t.add_resource(seeded_repository(
+        "ModelDeployRepository", project_name("modeldeploy"),
+        "Model deployment code of a SageMaker project (endpoint template, stage configs).", SEED, tags,
+    ))
+
+    # --- Build: find the newest approved model package, write each stage's TemplateConfiguration.
+    build = t.add_resource(cicd.build_project(
+        "ModelDeployBuildProject", project_name("modeldeploy-build"),
+        "Finds the newest approved model package and writes the stage template configurations.",
+        roles[0], GetAtt(key, "Arn"),
+        {
+            "SAGEMAKER_PROJECT_NAME": Ref(name),
+            "SAGEMAKER_PROJECT_ID": Ref(project_id),
+            "SAGEMAKER_PROJECT_ARN": Sub(
+                "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:project/${SageMakerProjectName}"),
+            "MODEL_PACKAGE_GROUP_NAME": Ref("SageMakerModelPackageGroupName"),
+            "MODEL_EXECUTION_ROLE_NAME": Ref("ModelExecutionRoleName"),
+            "ARTIFACT_BUCKET": Ref(bucket),
+        },
+        tags, buildspec="buildspec.yml", timeout_minutes=30,
+    ))
+
+    # --- Pipeline: source -> build -> preprod account -> approval -> prod account.
+    region = If("DeploysToOtherRegion", Ref("DeploymentRegion"), Ref("AWS::NoValue"))
+    deploy_pipeline = t.add_resource(cicd.pipeline(
+        "ModelDeployPipeline", project_name("modeldeploy"), roles[1], bucket, key,
+        [
+            cicd.codecommit_source(repository, "SourceArtifact"),
+            cicd.stage("Build", cicd.codebuild_action(
+                "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"])),
+            cicd.stage("DeployPreProd", crossaccount.cloudformation_deploy(
+                "DeployPreProdEndpoint", project_name("deploy-preprod"), TEMPLATE_PATH,
+                "BuildArtifact::staging-config-export.json", deployers["preprod"], ["BuildArtifact"], region)),
+            cicd.stage("ApproveDeployment", crossaccount.manual_approval(
+                "ApproveProdDeployment", "Check the preprod endpoint, then approve to deploy to the prod account.")),
+            cicd.stage("DeployProd", crossaccount.cloudformation_deploy(
+                "DeployProdEndpoint", project_name("deploy-prod"), TEMPLATE_PATH,
+                "BuildArtifact::prod-config-export.json", deployers["prod"], ["BuildArtifact"], region)),
+        ],
+        tags,
+    ))
+    crossaccount.artifact_store_in_region(
+        deploy_pipeline, "DeploysToOtherRegion", "DeploymentRegion",
+        "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn",
+    )
+
+    # --- Triggers: a version of the group approved or rejected (here or forwarded by a hub; a
+    # rejection redeploys the newest approved version), and pushes to main.
+    t.add_resource(cicd.start_pipeline_rule(
+        "ModelApprovalTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-model-approval"),
+        "Starts the model-deploy pipeline when a model version is approved or rejected.",
+        cicd.model_package_state_pattern([group_name], ["Approved", "Rejected"]),
+        deploy_pipeline, roles[2], tags,
+    ))
+    t.add_resource(cicd.start_pipeline_rule(
+        "ModelDeployTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-modeldeploy"),
+        "Starts the model-deploy pipeline on pushes to main.",
+        cicd.branch_push_pattern(repository), deploy_pipeline, roles[2], tags,
+    ))
+
+    # --- Outputs
+    t.add_output([
+        Output("ArtifactBucketName", Description="Bucket for pipeline artifacts.", Value=Ref(bucket)),
+        Output("ArtifactKeyArn", Description="KMS key encrypting the artifacts.", Value=GetAtt(key, "Arn")),
+        Output("ModelDeployRepositoryCloneUrl", Description="HTTPS clone URL of the model-deploy repository.",
+               Value=GetAtt(repository, "CloneUrlHttp")),
+        Output("ModelDeployPipelineName", Description="CodePipeline that deploys approved models.",
+               Value=Ref(deploy_pipeline)),
+        Output("ModelPackageGroupName", Description="Name of the model package group the pipeline follows.",
+               Value=group_name),
+        Output("PreProdDeployerRoleArn", Description="Role assumed in the preprod account.",
+               Value=deployers["preprod"]),
+        Output("ProdDeployerRoleArn", Description="Role assumed in the prod account.", Value=deployers["prod"]),
+    ])
+    return t
+
+
+PRODUCT = Product(
+    name="cross-account-endpoint",
+    description="Deploys approved models (from this account's or a hub's model registry) as SageMaker endpoints "
+    "to a preprod account and, after manual approval, to a prod account, with cross-account CloudFormation "
+    "actions assuming a deployer role in each.",
+    owner="ML platform team",
+    version="1.0.0",
+    seedcode=(SEED,),
+    template=template,
+)

@@ -1,0 +1,241 @@
+"""Multi-account deploy: approved models go to every account of a staging OU, then of a prod OU.
+
+Seed 001's flow. Approving a model version (or pushing to `main` of the seeded `modeldeploy`
+repository) starts CodePipeline: the build finds the newest approved model package and writes the
+stage parameter files; a CodeBuild step deploys the endpoint template as a service-managed
+StackSet to the staging OU; a second CodeBuild project tests the staging endpoints; after a manual
+approval the same template goes to the prod OU.
+
+The StackSets are deployed by CodeBuild with `CallAs=DELEGATED_ADMIN`, not by CodePipeline's
+StackSet actions, which only work in the management account (see `generator/blocks/stacksets.py`).
+Accounts in the two OUs (and OUs nested in them) may read the model artifacts and decrypt them:
+every cross-account grant is conditioned on `aws:PrincipalOrgPaths`.
+"""
+
+from troposphere import And, Equals, GetAtt, If, Not, Output, Ref, Sub, Template
+
+from generator.blocks import cicd, crossaccount, keys, registry, stacksets
+from generator.blocks.policy import key_use_for, policy_document
+from generator.blocks.project import (
+    PROJECT_ID,
+    PROJECT_NAME,
+    mark_optional,
+    parameter_groups,
+    project_name,
+    project_parameters,
+    project_tags,
+    role_arn,
+    role_parameter,
+)
+from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name, seed_parameters, seeded_repository
+from generator.blocks.storage import bucket_name, encrypted_bucket, encryption_key
+from generator.product import Product
+
+SEED = "modeldeploy"
+STAGES = ("staging", "prod")
+DEFAULT_EXECUTION_ROLE = "sagemaker-role-mlops"  # target-account-bootstrap's default
+
+
+def template() -> Template:
+    t = Template(Description="SageMaker project: deploy approved models to the accounts of a staging OU and a "
+                 "prod OU with service-managed StackSets (smcat multi-account-deploy).")
+
+    # --- Parameters: what Studio fills in, the organization and OUs, the target roles, the model.
+    name, project_id = t.add_parameter(project_parameters())
+    t.add_parameter(seed_parameters(SEED))
+    t.add_parameter(crossaccount.organization_id_parameter())
+    t.add_parameter(crossaccount.ou_parameter(
+        "OrganizationalUnitStagingId", "OU (ou-...) whose accounts get the staging endpoint."))
+    t.add_parameter(crossaccount.ou_parameter(
+        "OrganizationalUnitProdId", "OU (ou-...) whose accounts get the prod endpoint."))
+    t.add_parameter(crossaccount.role_name_parameter(
+        "SageMakerExecutionRoleStagingName",
+        "SageMaker execution role in every staging account (sagemaker-role-<suffix>, made by the "
+        "target-account-bootstrap product).", DEFAULT_EXECUTION_ROLE))
+    t.add_parameter(crossaccount.role_name_parameter(
+        "SageMakerExecutionRoleProdName",
+        "SageMaker execution role in every prod account (sagemaker-role-<suffix>).", DEFAULT_EXECUTION_ROLE))
+    t.add_parameter(crossaccount.group_parameter(
+        "SageMakerModelPackageGroupName",
+        "Model package group whose approved versions are deployed: a name, or the ARN of a group in a hub "
+        "account. Leave blank to create this project's group <project name>-<project id>.", optional=True))
+    t.add_parameter(keys.key_arn_parameter(
+        "KmsKeyArn", "KMS key for the artifacts; its key policy must let the OUs decrypt."))
+    t.add_parameter(stacksets.call_as_parameter())
+    build_role = t.add_parameter(role_parameter("CodeBuildRole", "CodeBuild runs as (build, deploy and test)"))
+    pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
+    events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
+    mark_optional(t, "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName",
+                  "SageMakerModelPackageGroupName", "KmsKeyArn", "StackSetCallAs",
+                  "CodeBuildRole", "CodePipelineRole", "EventsRole")
+    parameter_groups(t, {
+        "Project": [PROJECT_NAME, PROJECT_ID],
+        "Target accounts": ["OrganizationId", "OrganizationalUnitStagingId", "OrganizationalUnitProdId",
+                            "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName", "StackSetCallAs"],
+        "Model registry and encryption": ["SageMakerModelPackageGroupName", "KmsKeyArn"],
+        "Roles": ["CodeBuildRole", "CodePipelineRole", "EventsRole"],
+        "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
+    })
+
+    # --- Conditions: a key and a model package group are created unless given; a group given as
+    # the ARN of another account's (hub) group needs that account's events on this bus.
+    t.add_condition("CreatesKey", keys.creates_key("KmsKeyArn"))
+    t.add_condition("CreatesGroup", Equals(Ref("SageMakerModelPackageGroupName"), ""))
+    t.add_condition("UsesHubGroup", And(
+        crossaccount.is_arn("SageMakerModelPackageGroupName"),
+        Not(Equals(crossaccount.group_owner("SageMakerModelPackageGroupName"), Ref("AWS::AccountId"))),
+    ))
+
+    tags = project_tags()
+    roles = [role_arn(r.title) for r in (build_role, pipeline_role, events_role)]
+    target_ous = crossaccount.ou_paths("OrganizationId", "OrganizationalUnitStagingId", "OrganizationalUnitProdId")
+
+    # --- Encryption: the artifact key, usable by the project's roles; the two OUs may decrypt.
+    key, alias = t.add_resource(encryption_key(
+        "ArtifactKey", "Encrypts the model-deploy artifacts and models of a SageMaker project.", tags,
+        key_use_for(roles, sid="ProjectRolesUseKey"),
+        crossaccount.key_read_for_org_paths(target_ous, sid="TargetOUsDecrypt"),
+        alias=project_name("modeldeploy", prefix="alias/sagemaker-"),
+    ))
+    key.Condition = alias.Condition = "CreatesKey"
+    key_arn = keys.chosen_key("CreatesKey", key, "KmsKeyArn")
+
+    # --- Artifacts: pipeline artifacts and model files; accounts in the two OUs read them.
+    bucket, _ = t.add_resource(encrypted_bucket(
+        "ArtifactBucket", bucket_name(f"sagemaker-${{{PROJECT_ID}}}"), key, tags,
+        crossaccount.bucket_read_for_org_paths("ArtifactBucket", target_ous, sid="TargetOUsReadArtifacts"),
+    ))
+    keys.use_key_for_bucket(bucket, key_arn)
+
+    # --- Registry: this project's group (unless one is given), deployable by the two OUs.
+    own_group = Sub(f"${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}")
+    own_group_resource = t.add_resource(registry.model_package_group(
+        "ModelPackageGroup", own_group, "Models deployed by this project to the staging and prod OUs.", tags,
+        policy=policy_document(crossaccount.group_deploy_for_org_paths(own_group, target_ous, "TargetOUsDeploy")),
+    ))
+    own_group_resource.Condition = "CreatesGroup"
+    group = If("CreatesGroup", own_group, Ref("SageMakerModelPackageGroupName"))
+    group_name = If("CreatesGroup", own_group, crossaccount.group_name("SageMakerModelPackageGroupName"))
+    t.add_resource(crossaccount.registry_events_from_owner(
+        "HubRegistryEvents", Sub(f"sagemaker-${{{PROJECT_ID}}}-hub-registry"), "SageMakerModelPackageGroupName",
+        "UsesHubGroup",
+    ))
+
+    # --- Source: the seeded model-deploy repository (endpoint template, build and test scripts).
+    repository = t.add_resource(seeded_repository(
+        "ModelDeployRepository", project_name("modeldeploy"),
+        "Model deployment code of a SageMaker project (endpoint template, stage configs, tests).", SEED, tags,
+    ))
+
+    # --- Build: find the newest approved model package, write each stage's parameter files.
+    build = t.add_resource(cicd.build_project(
+        "ModelDeployBuildProject", project_name("modeldeploy-build"),
+        "Finds the newest approved model package and writes the stage parameter files.",
+        roles[0], key_arn,
+        {
+            "SAGEMAKER_PROJECT_NAME": Ref(name),
+            "SAGEMAKER_PROJECT_ID": Ref(project_id),
+            "SAGEMAKER_PROJECT_ARN": Sub(
+                "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:project/${SageMakerProjectName}"),
+            "MODEL_PACKAGE_GROUP_NAME": group,
+            "MODEL_EXECUTION_ROLE_NAME_STAGING": Ref("SageMakerExecutionRoleStagingName"),
+            "MODEL_EXECUTION_ROLE_NAME_PROD": Ref("SageMakerExecutionRoleProdName"),
+            "ARTIFACT_BUCKET": Ref(bucket),
+        },
+        tags, buildspec="buildspec.yml", timeout_minutes=30,
+    ))
+
+    # --- Deploy: one CodeBuild project runs the StackSets API (CallAs) for each stage's OU.
+    deploy = t.add_resource(cicd.build_project(
+        "ModelDeployStackSetProject", project_name("modeldeploy-stackset"),
+        "Deploys the endpoint template to an OU as a service-managed StackSet (CallAs from StackSetCallAs).",
+        roles[0], key_arn,
+        {"SAGEMAKER_PROJECT_NAME": Ref(name), "SAGEMAKER_PROJECT_ID": Ref(project_id),
+         **stacksets.deployment_environment("StackSetCallAs")},
+        tags, buildspec=stacksets.DEPLOY_BUILDSPEC, timeout_minutes=120,
+    ))
+
+    # --- Test: invoke the staging endpoints, assuming the staging execution role in each account.
+    test = t.add_resource(cicd.build_project(
+        "ModelDeployTestProject", project_name("modeldeploy-test"),
+        "Tests the staging endpoints in every account of the staging OU.",
+        roles[0], key_arn,
+        {
+            "STAGE": "staging",
+            "STACK_SET_NAME": stacksets.stack_set_name("staging"),
+            "CALL_AS": Ref("StackSetCallAs"),
+            "EXECUTION_ROLE_NAME": Ref("SageMakerExecutionRoleStagingName"),
+            "ENDPOINT_NAME": Sub(f"${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}-staging"),
+            "BUILD_CONFIG": "staging-config-export.json",
+        },
+        tags, buildspec="test/buildspec.yml", timeout_minutes=60,
+    ))
+
+    # --- Pipeline: source -> build -> staging OU -> test -> approval -> prod OU.
+    sources = ["SourceArtifact", "BuildArtifact"]
+    deploy_pipeline = t.add_resource(cicd.pipeline(
+        "ModelDeployPipeline", project_name("modeldeploy"), roles[1], bucket, key,
+        [
+            cicd.codecommit_source(repository, "SourceArtifact"),
+            cicd.stage("Build", cicd.codebuild_action(
+                "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"])),
+            cicd.stage("DeployStaging", cicd.codebuild_action(
+                "DeployStackSetStaging", deploy, sources, PrimarySource="SourceArtifact",
+                EnvironmentVariables=crossaccount.action_environment(
+                    stacksets.stage_environment("staging", "OrganizationalUnitStagingId")))),
+            cicd.stage("TestStaging", cicd.codebuild_action(
+                "TestStagingEndpoints", test, sources, PrimarySource="SourceArtifact")),
+            cicd.stage("ApproveDeployment", crossaccount.manual_approval(
+                "ApproveProdDeployment", "Staging endpoints passed their tests: approve to deploy to the prod OU.")),
+            cicd.stage("DeployProd", cicd.codebuild_action(
+                "DeployStackSetProd", deploy, sources, PrimarySource="SourceArtifact",
+                EnvironmentVariables=crossaccount.action_environment(
+                    stacksets.stage_environment("prod", "OrganizationalUnitProdId")))),
+        ],
+        tags,
+    ))
+    keys.use_key_for_pipeline(deploy_pipeline, key_arn)
+
+    # --- Triggers: a version of the group approved or rejected (redeploys the newest approved
+    # one), and pushes to main.
+    t.add_resource(cicd.start_pipeline_rule(
+        "ModelApprovalTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-model-approval"),
+        "Starts the model-deploy pipeline when a model version is approved or rejected.",
+        cicd.model_package_state_pattern([group_name], ["Approved", "Rejected"]),
+        deploy_pipeline, roles[2], tags,
+    ))
+    t.add_resource(cicd.start_pipeline_rule(
+        "ModelDeployTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-modeldeploy"),
+        "Starts the model-deploy pipeline on pushes to main.",
+        cicd.branch_push_pattern(repository), deploy_pipeline, roles[2], tags,
+    ))
+
+    # --- Outputs
+    t.add_output([
+        Output("ArtifactBucketName", Description="Bucket for pipeline artifacts and models (readable by the OUs).",
+               Value=Ref(bucket)),
+        Output("ArtifactKeyArn", Description="KMS key encrypting the artifacts.", Value=key_arn),
+        Output("ModelDeployRepositoryCloneUrl", Description="HTTPS clone URL of the model-deploy repository.",
+               Value=GetAtt(repository, "CloneUrlHttp")),
+        Output("ModelDeployPipelineName", Description="CodePipeline that deploys approved models.",
+               Value=Ref(deploy_pipeline)),
+        Output("ModelPackageGroupName", Description="Model package group whose approved versions are deployed.",
+               Value=group),
+        Output("StagingStackSetName", Description="StackSet holding the staging endpoints.",
+               Value=stacksets.stack_set_name("staging")),
+        Output("ProdStackSetName", Description="StackSet holding the prod endpoints.",
+               Value=stacksets.stack_set_name("prod")),
+    ])
+    return t
+
+
+PRODUCT = Product(
+    name="multi-account-deploy",
+    description="Deploys approved models as SageMaker endpoints to every account of a staging OU, tests them, "
+    "and after manual approval to every account of a prod OU, with service-managed StackSets run from a "
+    "delegated-administrator account.",
+    owner="ML platform team",
+    version="1.0.0",
+    seedcode=(SEED,),
+    template=template,
+)

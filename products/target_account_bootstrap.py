@@ -1,0 +1,147 @@
+"""Target account bootstrap: the roles a data science account's deploy pipelines use in a
+staging, preprod or prod account. An admin product (ml-admin portfolio), launched in each target
+account or deployed as a StackSet to the workload OUs: every value works in every account.
+
+Seeds 001, 002 and 000. It makes
+
+* `sagemaker-role-<suffix>`, the SageMaker execution role the endpoints run as (trusted by
+  SageMaker, and by the data science account's pipeline role, which assumes it to test
+  endpoints): reads the model artifacts and decrypts them with the shared keys only;
+* `sagemaker-<suffix>-deployer`, the role the cross-account-endpoint pipeline's CloudFormation
+  actions assume and run the stack as (trusted by that pipeline role and CloudFormation only):
+  limited to the project stacks, passing the execution role, and the projects' SageMaker
+  models, endpoint configs, endpoints, alarms and scaling. Service-managed StackSets
+  (multi-account-deploy) do not need it: set CreateDeployerRole to false there.
+"""
+
+from troposphere import Equals, GetAtt, If, Not, Output, Parameter, Ref, Sub, Tags, Template, iam
+
+from generator.blocks import crossaccount, targetaccount
+from generator.blocks.policy import policy_document
+from generator.blocks.project import USE_ROLE, parameter_groups
+from generator.parameters import account_id_parameter
+from generator.product import Product
+
+PRODUCT_NAME = "target-account-bootstrap"
+LOWERCASE_NAME = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
+
+
+def template() -> Template:
+    t = Template(Description="Roles a data science account's SageMaker deploy pipelines use in a target account: "
+                 "the SageMaker execution role and the cross-account deployer (smcat target-account-bootstrap).")
+
+    # --- Parameters: who deploys here, which projects, what they may read.
+    t.add_parameter(Parameter(
+        "RoleSuffix", Type="String", Default="mlops", MinLength=1, MaxLength=32, AllowedPattern=LOWERCASE_NAME,
+        Description="Suffix of the role names: sagemaker-role-<suffix> and sagemaker-<suffix>-deployer.",
+        ConstraintDescription="1-32 lowercase letters, digits and inner hyphens",
+    ))
+    t.add_parameter(crossaccount.account_parameter(
+        "DataScienceAccountId", "Account (12 digits) whose SageMaker project pipelines deploy here."))
+    t.add_parameter(crossaccount.role_name_parameter(
+        "PipelineRoleName", "Role (with path) the data science account's pipelines run as.", USE_ROLE))
+    t.add_parameter(Parameter(
+        "ProjectNamePrefix", Type="String", MinLength=1, MaxLength=32, AllowedPattern=LOWERCASE_NAME,
+        Description="Lowercase start of the names of the SageMaker projects that may deploy here: their stacks "
+        "(sagemaker-<prefix>*), endpoints and alarms (<prefix>*), models and endpoint configs (tag "
+        "sagemaker:project-name <prefix>*).",
+        ConstraintDescription="1-32 lowercase letters, digits and inner hyphens",
+    ))
+    t.add_parameter(Parameter(
+        "ArtifactBucketPattern", Type="String", Default="", MaxLength=63,
+        AllowedPattern=r"^([a-z0-9*][a-z0-9.*-]{1,62})?$",
+        Description="Name (or pattern with *) of the buckets holding model and pipeline artifacts. Leave blank for "
+        "the project buckets of the data science account: sagemaker-*-<DataScienceAccountId>-*.",
+        ConstraintDescription="blank or an S3 bucket name, * allowed",
+    ))
+    t.add_parameter(Parameter(
+        "ArtifactKeyArns", Type="CommaDelimitedList",
+        AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$",
+        Description="ARNs of the KMS keys encrypting those artifacts (the projects' ArtifactKeyArn outputs), "
+        "comma-separated. Only these may be used, and only to decrypt.",
+        ConstraintDescription="KMS key ARNs",
+    ))
+    t.add_parameter(account_id_parameter(
+        "ModelRegistryAccountId", "Account of a hub model registry, when models come from one (default: the data "
+        "science account)."))
+    t.add_parameter(Parameter(
+        "CreateDeployerRole", Type="String", AllowedValues=["true", "false"], Default="true",
+        Description="Create the deployer role for cross-account-endpoint pipelines (not needed for StackSets).",
+    ))
+    parameter_groups(t, {
+        "Roles": ["RoleSuffix", "CreateDeployerRole"],
+        "Data science account": ["DataScienceAccountId", "PipelineRoleName", "ProjectNamePrefix"],
+        "Artifacts": ["ArtifactBucketPattern", "ArtifactKeyArns", "ModelRegistryAccountId"],
+    })
+
+    t.add_condition("CreatesDeployerRole", Equals(Ref("CreateDeployerRole"), "true"))
+    t.add_condition("HasBucketPattern", Not(Equals(Ref("ArtifactBucketPattern"), "")))
+    t.add_condition("HasRegistryAccount", Not(Equals(Ref("ModelRegistryAccountId"), "")))
+
+    tags = Tags({"smcat:product": PRODUCT_NAME})
+    pipeline_role = crossaccount.role_in_account("DataScienceAccountId", "PipelineRoleName")
+    buckets = If("HasBucketPattern", Ref("ArtifactBucketPattern"), Sub("sagemaker-*-${DataScienceAccountId}-*"))
+    registry = If("HasRegistryAccount", Ref("ModelRegistryAccountId"), Ref("DataScienceAccountId"))
+    reading = [*targetaccount.artifact_read(buckets), targetaccount.key_decrypt(Ref("ArtifactKeyArns")),
+               targetaccount.registry_read(registry)]
+
+    # --- The execution role: what the endpoints run as; the pipeline assumes it to test them.
+    execution_role = t.add_resource(iam.Role(
+        "SageMakerExecutionRole",
+        RoleName=Sub("sagemaker-role-${RoleSuffix}"),
+        Description="SageMaker execution role of endpoints deployed by the data science account's pipelines.",
+        AssumeRolePolicyDocument=policy_document(
+            targetaccount.trusted_service("sagemaker.amazonaws.com"),
+            targetaccount.trusted_role(pipeline_role),
+        ),
+        Policies=[iam.Policy(PolicyName="model-hosting", PolicyDocument=policy_document(
+            *reading, *targetaccount.endpoint_runtime("ProjectNamePrefix")))],
+        Tags=tags,
+    ))
+
+    # --- The deployer role: the cross-account CloudFormation actions assume it and run stacks as it.
+    deployer_arn = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/sagemaker-${RoleSuffix}-deployer")
+    deployer = t.add_resource(iam.Role(
+        "DeployerRole",
+        Condition="CreatesDeployerRole",
+        RoleName=Sub("sagemaker-${RoleSuffix}-deployer"),
+        Description="Deploys SageMaker endpoint stacks of the data science account's projects.",
+        AssumeRolePolicyDocument=policy_document(
+            targetaccount.trusted_role(pipeline_role),
+            targetaccount.trusted_service("cloudformation.amazonaws.com"),
+        ),
+        Policies=[iam.Policy(PolicyName="endpoint-deployment", PolicyDocument=policy_document(
+            *targetaccount.project_stacks("ProjectNamePrefix"),
+            *targetaccount.pass_roles(GetAtt(execution_role, "Arn"), deployer_arn),
+            *targetaccount.project_endpoints("ProjectNamePrefix"),
+            *targetaccount.endpoint_alarms_and_scaling("ProjectNamePrefix"),
+            *reading,
+        ))],
+        Tags=tags,
+    ))
+
+    # --- Outputs
+    t.add_output([
+        Output("SageMakerExecutionRoleName",
+               Description="Pass as SageMakerExecutionRole*Name / ModelExecutionRoleName.",
+               Value=Ref(execution_role)),
+        Output("SageMakerExecutionRoleArn", Description="ARN of the execution role.",
+               Value=GetAtt(execution_role, "Arn")),
+        Output("DeployerRoleName", Condition="CreatesDeployerRole",
+               Description="Pass as DeployerRoleName of cross-account-endpoint projects.", Value=Ref(deployer)),
+        Output("DeployerRoleArn", Condition="CreatesDeployerRole", Description="ARN of the deployer role.",
+               Value=GetAtt(deployer, "Arn")),
+    ])
+    return t
+
+
+PRODUCT = Product(
+    name=PRODUCT_NAME,
+    description="Roles in a staging, preprod or prod account for a data science account's SageMaker deploy "
+    "pipelines: the endpoints' execution role and a least-privilege cross-account deployer. Launch per account "
+    "or deploy as a StackSet to the workload OUs.",
+    owner="ML platform team",
+    version="1.0.0",
+    studio_project=False,
+    template=template,
+)
