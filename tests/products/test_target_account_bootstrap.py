@@ -1,0 +1,173 @@
+"""The target-account-bootstrap template: two roles, their trust, and permissions scoped to the
+projects' stacks, endpoints, artifacts and keys. Also where the product is published."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import load_template
+from crossaccount_checks import all_statements, as_list, assert_no_open_principals, longest_names, name_violations
+
+PIPELINE_ROLE = {"Fn::Sub": "arn:${AWS::Partition}:iam::${DataScienceAccountId}:role/${PipelineRoleName}"}
+# Every Allow on Resource "*" and why "*" is the only choice (read-only or no resource type).
+STAR_ALLOWED = {
+    "cloudwatch:PutMetricData",  # no resource type; confined by cloudwatch:namespace
+    "cloudwatch:DescribeAlarms",
+    "cloudwatch:GetMetricData",
+    "cloudformation:ValidateTemplate",
+    "cloudformation:GetTemplateSummary",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScheduledActions",
+}
+
+
+@pytest.fixture(scope="module")
+def template(built):
+    return load_template(built, "target-account-bootstrap")
+
+
+@pytest.fixture(scope="module")
+def roles(template):
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
+
+
+def policy(role):
+    (document,) = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
+    return {s["Sid"]: s for s in document["Statement"]}
+
+
+def test_it_is_an_admin_product_in_the_admin_portfolio_only(built):
+    manifest = json.loads((built / "manifest.json").read_text())
+    assert manifest["products"]["target-account-bootstrap"]["studio_project"] is False
+    admin = manifest["portfolios"]["ml-admin"]
+    assert admin["products"] == ["target-account-bootstrap"] and admin["studio_visibility"] is False
+    studio = manifest["portfolios"]["sagemaker-projects"]
+    assert {"multi-account-deploy", "cross-account-endpoint"} <= set(studio["products"])
+    assert "target-account-bootstrap" not in studio["products"]
+    assert manifest["products"]["multi-account-deploy"]["studio_project"] is True
+
+
+def test_no_project_parameters_and_values_that_suit_every_account_of_an_ou(template):
+    params = template["Parameters"]
+    assert "SageMakerProjectName" not in params
+    assert not any(p.get("Default", "").isdigit() for p in params.values() if isinstance(p.get("Default"), str))
+    assert params["RoleSuffix"]["Default"] == "mlops"
+    for name in ("RoleSuffix", "ProjectNamePrefix"):
+        pattern = params[name]["AllowedPattern"]
+        assert re.fullmatch(pattern, "fraud-detection") and not re.fullmatch(pattern, "Fraud")
+        assert params[name]["MaxLength"] == 32
+    assert params["ArtifactKeyArns"]["Type"] == "CommaDelimitedList"
+    assert re.fullmatch(params["ArtifactKeyArns"]["AllowedPattern"],
+                        "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+    assert not re.fullmatch(params["ArtifactKeyArns"]["AllowedPattern"], "arn:aws:kms:eu-west-1:111122223333:key/*")
+    assert not re.fullmatch(params["ArtifactKeyArns"]["AllowedPattern"], "*")
+
+
+def test_role_names_and_tags(template, roles):
+    assert set(roles) == {"SageMakerExecutionRole", "DeployerRole"}
+    assert roles["SageMakerExecutionRole"]["Properties"]["RoleName"] == {"Fn::Sub": "sagemaker-role-${RoleSuffix}"}
+    assert roles["DeployerRole"]["Properties"]["RoleName"] == {"Fn::Sub": "sagemaker-${RoleSuffix}-deployer"}
+    assert roles["DeployerRole"]["Condition"] == "CreatesDeployerRole"
+    assert name_violations(template) == []
+    assert all(len(v) <= 64 for v in longest_names(template).values())
+    for role in roles.values():
+        assert role["Properties"]["Tags"] == [{"Key": "smcat:product", "Value": "target-account-bootstrap"}]
+
+
+def test_execution_role_trusts_sagemaker_and_the_pipeline_role_only(roles):
+    trust = roles["SageMakerExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [
+        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": PIPELINE_ROLE}, "Action": "sts:AssumeRole"},
+    ]
+
+
+def test_deployer_trusts_the_pipeline_role_and_cloudformation_only(roles):
+    trust = roles["DeployerRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [
+        {"Effect": "Allow", "Principal": {"AWS": PIPELINE_ROLE}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"},
+    ]
+    # CodePipeline cannot pass an ExternalId, so none is required.
+    assert all("Condition" not in s for s in trust)
+
+
+def test_execution_role_reads_artifacts_and_decrypts_with_the_shared_keys_only(roles):
+    found = policy(roles["SageMakerExecutionRole"])
+    assert found["DecryptArtifacts"] == {"Sid": "DecryptArtifacts", "Effect": "Allow", "Action": "kms:Decrypt",
+                                         "Resource": {"Ref": "ArtifactKeyArns"}}
+    assert found["ReadArtifactObjects"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    buckets = found["ReadArtifactObjects"]["Resource"]["Fn::Sub"]
+    assert buckets[0] == "arn:${AWS::Partition}:s3:::${Pattern}/*"
+    assert buckets[1]["Pattern"] == {"Fn::If": ["HasBucketPattern", {"Ref": "ArtifactBucketPattern"},
+                                                {"Fn::Sub": "sagemaker-*-${DataScienceAccountId}-*"}]}
+    writes = [(sid, a) for sid, s in found.items() for a in as_list(s["Action"]) if a.startswith("s3:Put")]
+    assert writes == [("DataCapture", "s3:PutObject")]
+    assert found["DataCapture"]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::sagemaker-*-${AWS::AccountId}/datacapture/*"}
+    assert found["TestProjectEndpoints"]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:endpoint/${ProjectNamePrefix}*"}
+
+
+def test_deployer_operates_the_project_stacks_only(roles):
+    found = policy(roles["DeployerRole"])
+    stacks = found["OperateProjectStacks"]
+    assert stacks["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/sagemaker-${ProjectNamePrefix}*/*"}
+    assert {"cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DescribeStacks"} <= set(
+        stacks["Action"])
+    cfn = [s for s in found.values() if any(a.startswith("cloudformation:") for a in as_list(s["Action"]))]
+    assert [s["Sid"] for s in cfn] == ["OperateProjectStacks", "ValidateTemplates"]
+
+
+def test_deployer_passes_the_execution_role_to_sagemaker_and_itself_to_cloudformation_only(template, roles):
+    found = policy(roles["DeployerRole"])
+    passes = [s for s in found.values() if "iam:PassRole" in as_list(s["Action"])]
+    assert [(s["Resource"], s["Condition"]) for s in passes] == [
+        ({"Fn::GetAtt": ["SageMakerExecutionRole", "Arn"]},
+         {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+        ({"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/sagemaker-${RoleSuffix}-deployer"},
+         {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}),
+    ]
+    assert all(as_list(s["Action"]) == ["iam:PassRole"] for s in passes)
+
+
+def test_deployer_manages_project_endpoints_by_name_and_models_by_project_tag(roles):
+    found = policy(roles["DeployerRole"])
+    endpoint = "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:endpoint/${ProjectNamePrefix}*"
+    assert found["ProjectEndpoints"]["Resource"] == {"Fn::Sub": endpoint}
+    generated = [{"Fn::Sub": "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:model/*"},
+                 {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:endpoint-config/*"}]
+    create = found["CreateTaggedModelsAndConfigs"]
+    assert create["Resource"] == generated
+    assert create["Condition"] == {"StringLike": {"aws:RequestTag/sagemaker:project-name":
+                                                  {"Fn::Sub": "${ProjectNamePrefix}*"}}}
+    use = found["UseAndDeleteTaggedModelsAndConfigs"]
+    assert use["Condition"] == {"StringLike": {"aws:ResourceTag/sagemaker:project-name":
+                                               {"Fn::Sub": "${ProjectNamePrefix}*"}}}
+    unconditioned_writes = [a for s in found.values() if s["Resource"] == generated and "Condition" not in s
+                            for a in as_list(s["Action"]) if not a.startswith(("sagemaker:Describe", "sagemaker:List"))]
+    assert unconditioned_writes == []
+
+
+def test_no_wildcard_actions_and_no_writes_on_every_resource(template):
+    for logical_id, _where, statement in all_statements(template):
+        assert statement["Effect"] == "Allow"
+        for name in as_list(statement["Action"]):
+            assert name != "*" and not name.endswith(":*"), (logical_id, statement)
+        if statement.get("Resource") == "*":
+            assert set(as_list(statement["Action"])) <= STAR_ALLOWED, (logical_id, statement["Sid"])
+    assert_no_open_principals(template)
+
+
+def test_every_resource_pattern_stays_in_this_account_or_the_named_ones(template):
+    for _logical_id, _where, statement in all_statements(template):
+        if "Resource" not in statement or statement["Resource"] == "*":
+            continue
+        for resource in as_list(statement["Resource"]):
+            text = json.dumps(resource)
+            assert re.search(r"AWS::AccountId|DataScienceAccountId|Account|ArtifactKeyArns|:s3:::|GetAtt",
+                             text), (statement["Sid"], text)
