@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,6 +40,11 @@ def _add_lint(sub) -> None:
     p.add_argument("paths", nargs="*", help="template files (default: the built templates)")
     p.add_argument("--format", choices=["text", "json", "sarif", "junit"], default="text")
     p.add_argument("--out", type=Path, default=None, help="dist directory whose templates to lint")
+    p.add_argument(
+        "--security",
+        action="store_true",
+        help="also run checkov (from SMCAT_CHECKOV, PATH or ROOT/.venv-checkov); any failed check fails",
+    )
     p.set_defaults(func=cmd_lint)
 
 
@@ -190,9 +196,35 @@ def cmd_lint(args) -> int:
     output = runner.formatter.print_matches(matches, runner.rules, config=runner.config)
     if output:
         print(output)
+    annotate = os.environ.get("GITHUB_ACTIONS") == "true"
+    if annotate:  # GitHub shows these on the pull request's changed lines
+        for m in matches:
+            level = "error" if m.rule.severity == "error" else "warning"
+            print(_annotation(level, m.filename, m.linenumber, m.columnnumber, m.rule.id, m.message))
+    failed = len(matches)
+    if args.security:
+        from generator.security import CheckovMissing, scan
+
+        try:
+            findings, skipped = scan(paths, args.root)
+        except CheckovMissing as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        for finding in findings:
+            print(finding, file=sys.stderr)
+            if annotate:
+                print(_annotation("error", finding.file, finding.line, 1, finding.check, finding.title))
+        print(f"checkov: {len(findings)} failed checks, {skipped} skipped in resource metadata", file=sys.stderr)
+        failed += len(findings)
     if args.format == "text":
         print(f"{len(paths)} templates, {len(matches)} findings", file=sys.stderr)
-    return EXIT_FAILED if matches else EXIT_OK
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _annotation(level: str, file: str, line: int, column: int, title: str, message: str) -> str:
+    """A GitHub Actions workflow command; its data must escape %, CR and LF."""
+    text = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return f"::{level} file={file},line={line},col={column},title={title}::{text}"
 
 
 def _missing(path: str):
