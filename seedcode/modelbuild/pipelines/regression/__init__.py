@@ -1,0 +1,1 @@
+"""Regression pipeline: scikit-learn ridge regression on the diabetes sample data."""
