@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's whole test run, from a clean clone: creates its own virtual environments.
 #   .venv          the tool and its tests (pip install -e '.[dev]')
-#   .venv-seed     each seed repository's own pinned requirements (the SageMaker SDK pins differ)
+#   .venv-checkov  checkov, which pins libraries that clash with ours (FACTS.md)
+#   .venv-seed-*   each seed repository's own pinned requirements (the SageMaker SDK pins differ)
 # Usage: bash tests/run.sh [pytest args for the main suite]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,13 +15,19 @@ venv() {  # venv DIR REQUIREMENT-ARGS...: create DIR once and install into it
   "$dir/bin/pip" install -q "$@"
 }
 
-echo "== main suite"
+echo "== environments"
 venv .venv -e '.[dev]'
+venv .venv-checkov 'checkov>=3.2,<4'
+export SMCAT_CHECKOV=$PWD/.venv-checkov/bin/checkov
+
+echo "== main suite"
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -q -p no:cacheprovider -n 2 "$@"
 
-echo "== build and lint the bundled catalog"
-.venv/bin/python build.py --out "${TMPDIR:-/tmp}/smcat-ci-dist" --no-cache
+echo "== build, lint and scan the bundled catalog"
+dist=$(mktemp -d)/dist
+.venv/bin/python build.py --out "$dist" --no-cache
+.venv/bin/python build.py lint --security --out "$dist"
 
 for seed in seedcode/*/; do
   seed=${seed%/}
