@@ -150,11 +150,24 @@ def longest_names(template: dict) -> dict[tuple[str, str], str]:
     """{(logical id, property): longest value} of every physical name the template sets."""
     if _names is not None:
         return {(n.logical_id, n.property): n.value for n in _names.physical_names(template, MAX_PARAMETERS)}
-    return {}  # pragma: no cover
+    found = {}  # pragma: no cover
+    for logical_id, resource in template["Resources"].items():
+        prop = _NAME_PROPERTIES.get(resource["Type"])
+        if prop and prop in resource.get("Properties", {}):
+            found[(logical_id, prop)] = resolve(resource["Properties"][prop], template)
+    return found
 
 
 def name_violations(template: dict) -> list[str]:
     return _names.name_violations(template, MAX_PARAMETERS) if _names is not None else []
+
+
+_NAME_PROPERTIES = {  # used only without generator/names.py
+    "AWS::S3::Bucket": "BucketName", "AWS::Events::Rule": "Name", "AWS::IAM::Role": "RoleName",
+    "AWS::CodeBuild::Project": "Name", "AWS::CodePipeline::Pipeline": "Name",
+    "AWS::CodeCommit::Repository": "RepositoryName", "AWS::SageMaker::ModelPackageGroup": "ModelPackageGroupName",
+    "AWS::KMS::Alias": "AliasName",
+}
 
 
 def holds(condition: Any, template: dict, parameters: dict[str, str]) -> bool:
@@ -177,7 +190,7 @@ def holds(condition: Any, template: dict, parameters: dict[str, str]) -> bool:
 
 
 class _Fallback:  # pragma: no cover - used only without generator/names.py
-    PSEUDO = {"AWS::AccountId": "123456789012", "AWS::Region": "ap-southeast-1", "AWS::Partition": "aws"}
+    PSEUDO = {"AWS::AccountId": "123456789012", "AWS::Region": "us-isof-south-1", "AWS::Partition": "aws-us-gov"}
 
     def __init__(self, template: dict, parameters: dict[str, str]):
         self.template, self.parameters = template, parameters
