@@ -11,7 +11,7 @@ two accounts.
 
 from troposphere import And, Equals, GetAtt, If, Not, Output, Ref, Sub, Template
 
-from generator.blocks import cicd, crossaccount
+from generator.blocks import cicd, crossaccount, keys
 from generator.blocks.policy import KEY_READ, bucket_read_for_accounts, key_use_for
 from generator.blocks.project import (
     PROJECT_ID,
@@ -49,20 +49,20 @@ def template() -> Template:
         "group in a hub account's central registry."))
     t.add_parameter(crossaccount.account_parameter("PreProdAccount", "Account (12 digits) of the preprod endpoint."))
     t.add_parameter(crossaccount.account_parameter("ProdAccount", "Account (12 digits) of the prod endpoint."))
-    t.add_parameter(crossaccount.role_name_parameter(
-        "DeployerRoleName", "Role in both target accounts that the pipeline and CloudFormation assume "
-        "(target-account-bootstrap: sagemaker-<suffix>-deployer).", DEFAULT_DEPLOYER_ROLE))
-    t.add_parameter(crossaccount.role_name_parameter(
-        "ModelExecutionRoleName", "SageMaker execution role in both target accounts "
-        "(target-account-bootstrap: sagemaker-role-<suffix>).", DEFAULT_EXECUTION_ROLE))
+    t.add_parameter(role_parameter(
+        "DeployerRoleName", "the pipeline and CloudFormation assume in both target accounts "
+        "(target-account-bootstrap: sagemaker-<suffix>-deployer)", DEFAULT_DEPLOYER_ROLE))
+    t.add_parameter(role_parameter(
+        "ModelExecutionRoleName", "the endpoints run as in both target accounts "
+        "(target-account-bootstrap: sagemaker-role-<suffix>)", DEFAULT_EXECUTION_ROLE))
     t.add_parameter(crossaccount.region_parameter(
         "DeploymentRegion", "Region of the endpoints. Leave blank for this region."))
     t.add_parameter(crossaccount.bucket_parameter(
         "DeploymentRegionArtifactBucket", "Only for another DeploymentRegion: an S3 bucket in that region for "
         "CodePipeline's artifacts, readable by both target accounts."))
-    t.add_parameter(crossaccount.key_arn_parameter(
+    t.add_parameter(keys.key_arn_parameter(
         "DeploymentRegionArtifactKeyArn", "Only for another DeploymentRegion: the KMS key (in that region) "
-        "encrypting that bucket, usable by both target accounts."))
+        "encrypting that bucket, usable by both target accounts. Leave blank when not used."))
     build_role = t.add_parameter(role_parameter("CodeBuildRole", "CodeBuild runs as"))
     pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
@@ -80,10 +80,7 @@ def template() -> Template:
 
     # --- Conditions and rules: a hub group's account may send its events here; another region
     # needs its own artifact store (CodePipeline copies artifacts there).
-    t.add_condition("UsesHubGroup", And(
-        crossaccount.is_arn("SageMakerModelPackageGroupName"),
-        Not(Equals(crossaccount.group_owner("SageMakerModelPackageGroupName"), Ref("AWS::AccountId"))),
-    ))
+    t.add_condition("UsesHubGroup", crossaccount.uses_hub_group("SageMakerModelPackageGroupName"))
     t.add_condition("DeploysToOtherRegion", And(
         Not(Equals(Ref("DeploymentRegion"), "")), Not(Equals(Ref("DeploymentRegion"), Ref("AWS::Region"))),
     ))

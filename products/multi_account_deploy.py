@@ -12,7 +12,7 @@ Accounts in the two OUs (and OUs nested in them) may read the model artifacts an
 every cross-account grant is conditioned on `aws:PrincipalOrgPaths`.
 """
 
-from troposphere import And, Equals, GetAtt, If, Not, Output, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, Output, Ref, Sub, Template
 
 from generator.blocks import cicd, crossaccount, keys, registry, stacksets
 from generator.blocks.policy import key_use_for, policy_document
@@ -48,19 +48,18 @@ def template() -> Template:
         "OrganizationalUnitStagingId", "OU (ou-...) whose accounts get the staging endpoint."))
     t.add_parameter(crossaccount.ou_parameter(
         "OrganizationalUnitProdId", "OU (ou-...) whose accounts get the prod endpoint."))
-    t.add_parameter(crossaccount.role_name_parameter(
-        "SageMakerExecutionRoleStagingName",
-        "SageMaker execution role in every staging account (sagemaker-role-<suffix>, made by the "
-        "target-account-bootstrap product).", DEFAULT_EXECUTION_ROLE))
-    t.add_parameter(crossaccount.role_name_parameter(
-        "SageMakerExecutionRoleProdName",
-        "SageMaker execution role in every prod account (sagemaker-role-<suffix>).", DEFAULT_EXECUTION_ROLE))
+    t.add_parameter(role_parameter(
+        "SageMakerExecutionRoleStagingName", "the staging endpoints run as in every staging account "
+        "(sagemaker-role-<suffix>, made by the target-account-bootstrap product)", DEFAULT_EXECUTION_ROLE))
+    t.add_parameter(role_parameter(
+        "SageMakerExecutionRoleProdName", "the prod endpoints run as in every prod account "
+        "(sagemaker-role-<suffix>)", DEFAULT_EXECUTION_ROLE))
     t.add_parameter(crossaccount.group_parameter(
         "SageMakerModelPackageGroupName",
         "Model package group whose approved versions are deployed: a name, or the ARN of a group in a hub "
         "account. Leave blank to create this project's group <project name>-<project id>.", optional=True))
     t.add_parameter(keys.key_arn_parameter(
-        "KmsKeyArn", "KMS key for the artifacts; its key policy must let the OUs decrypt."))
+        "KmsKeyArn", "KMS key for the artifacts; its key policy must let the OUs decrypt. Leave blank to create one."))
     t.add_parameter(stacksets.call_as_parameter())
     build_role = t.add_parameter(role_parameter("CodeBuildRole", "CodeBuild runs as (build, deploy and test)"))
     pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
@@ -81,10 +80,7 @@ def template() -> Template:
     # the ARN of another account's (hub) group needs that account's events on this bus.
     t.add_condition("CreatesKey", keys.creates_key("KmsKeyArn"))
     t.add_condition("CreatesGroup", Equals(Ref("SageMakerModelPackageGroupName"), ""))
-    t.add_condition("UsesHubGroup", And(
-        crossaccount.is_arn("SageMakerModelPackageGroupName"),
-        Not(Equals(crossaccount.group_owner("SageMakerModelPackageGroupName"), Ref("AWS::AccountId"))),
-    ))
+    t.add_condition("UsesHubGroup", crossaccount.uses_hub_group("SageMakerModelPackageGroupName"))
 
     tags = project_tags()
     roles = [role_arn(r.title) for r in (build_role, pipeline_role, events_role)]

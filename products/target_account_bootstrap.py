@@ -18,7 +18,7 @@ from troposphere import Equals, GetAtt, If, Not, Output, Parameter, Ref, Sub, Ta
 
 from generator.blocks import crossaccount, targetaccount
 from generator.blocks.policy import policy_document
-from generator.blocks.project import USE_ROLE, parameter_groups
+from generator.blocks.project import USE_ROLE, parameter_groups, role_parameter
 from generator.parameters import account_id_parameter
 from generator.product import Product
 
@@ -38,8 +38,8 @@ def template() -> Template:
     ))
     t.add_parameter(crossaccount.account_parameter(
         "DataScienceAccountId", "Account (12 digits) whose SageMaker project pipelines deploy here."))
-    t.add_parameter(crossaccount.role_name_parameter(
-        "PipelineRoleName", "Role (with path) the data science account's pipelines run as.", USE_ROLE))
+    t.add_parameter(role_parameter(
+        "PipelineRoleName", "the data science account's project pipelines run as (in that account)", USE_ROLE))
     t.add_parameter(Parameter(
         "ProjectNamePrefix", Type="String", MinLength=1, MaxLength=32, AllowedPattern=LOWERCASE_NAME,
         Description="Lowercase start of the names of the SageMaker projects that may deploy here: their stacks "

@@ -20,6 +20,7 @@ import json
 from typing import Any
 
 from troposphere import (
+    And,
     AWSHelperFn,
     Equals,
     GetAtt,
@@ -35,8 +36,8 @@ from troposphere import (
     events,
 )
 
-from generator.blocks.policy import BUCKET_READ, KEY_READ, OBJECT_READ, Statement
-from generator.blocks.registry import group_arn, packages_arn
+from generator.blocks.policy import BUCKET_READ, KEY_READ, OBJECT_READ, Statement, account_root
+from generator.blocks.registry import GROUP_READ, group_arn, packages_arn
 
 ORGANIZATION_ID_PATTERN = r"^o-[a-z0-9]{10,32}$"
 OU_ID_PATTERN = r"^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$"
@@ -46,14 +47,8 @@ GROUP_NAME_OR_ARN_PATTERN = (
     r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
     r"|arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"
 )
-ROLE_NAME_PATTERN = r"^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$"
 # What a target account needs from a model package group to deploy its versions (seed 002).
-GROUP_DEPLOY = [
-    "sagemaker:DescribeModelPackageGroup",
-    "sagemaker:DescribeModelPackage",
-    "sagemaker:ListModelPackages",
-    "sagemaker:CreateModel",
-]
+GROUP_DEPLOY = [*GROUP_READ, "sagemaker:CreateModel"]
 MODEL_PACKAGE_EVENT = "SageMaker Model Package State Change"
 
 
@@ -83,17 +78,6 @@ def account_parameter(name: str, description: str) -> Parameter:
     )
 
 
-def role_name_parameter(name: str, description: str, default: str | None = None) -> Parameter:
-    """The name (optionally with a path) of a role in another account."""
-    parameter = Parameter(
-        name, Type="String", Description=description, MinLength=1, MaxLength=512,
-        AllowedPattern=ROLE_NAME_PATTERN, ConstraintDescription="an IAM role name, optionally with a path",
-    )
-    if default is not None:
-        parameter.Default = default
-    return parameter
-
-
 def region_parameter(name: str, description: str) -> Parameter:
     """An optional region name ('' = this region)."""
     return Parameter(
@@ -107,15 +91,6 @@ def bucket_parameter(name: str, description: str) -> Parameter:
     return Parameter(
         name, Type="String", Default="", Description=f"{description} Leave blank when not used.", MaxLength=63,
         AllowedPattern=r"^([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])?$", ConstraintDescription="blank or an S3 bucket name",
-    )
-
-
-def key_arn_parameter(name: str, description: str) -> Parameter:
-    """An optional KMS key ARN."""
-    return Parameter(
-        name, Type="String", Default="", Description=f"{description} Leave blank when not used.",
-        AllowedPattern=r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+)?$",
-        ConstraintDescription="blank or a KMS key ARN (aliases cannot be shared across accounts)",
     )
 
 
@@ -159,8 +134,8 @@ def for_org_paths(sid: str, actions: list[str], resources: Any, paths: list[Any]
 
 
 def bucket_read_for_org_paths(bucket: Any, paths: list[Any], sid: str = "ReadForOrgPaths") -> Statement:
-    return for_org_paths(sid, OBJECT_READ + BUCKET_READ,
-                         [_arn(bucket), Sub("${Bucket}/*", Bucket=_arn(bucket))], paths)
+    arn = GetAtt(bucket, "Arn")
+    return for_org_paths(sid, OBJECT_READ + BUCKET_READ, [arn, Sub("${Bucket}/*", Bucket=arn)], paths)
 
 
 def key_read_for_org_paths(paths: list[Any], sid: str = "DecryptForOrgPaths") -> Statement:
@@ -172,16 +147,12 @@ def group_deploy_for_org_paths(group_name: Any, paths: list[Any], sid: str = "De
     return for_org_paths(sid, GROUP_DEPLOY, [group_arn(group_name), packages_arn(group_name)], paths)
 
 
-def _arn(bucket: Any) -> GetAtt:
-    return GetAtt(bucket, "Arn")
-
-
 # --- Accounts and roles elsewhere ---------------------------------------------------------------
 
 
 def account_roots(*accounts: str) -> list[Sub]:
     """The root principals of the accounts held by the parameters `accounts`."""
-    return [Sub(f"arn:${{AWS::Partition}}:iam::${{{a}}}:root") for a in accounts]
+    return [account_root(f"${{{a}}}") for a in accounts]
 
 
 def role_in_account(account: str, role_name: str) -> Sub:
@@ -196,6 +167,11 @@ def role_in_account(account: str, role_name: str) -> Sub:
 def is_arn(parameter: str) -> Not:
     """Condition: the parameter's value holds a ':' (an ARN; group names cannot)."""
     return Not(Equals(Select(0, Split(":", Ref(parameter))), Ref(parameter)))
+
+
+def uses_hub_group(parameter: str) -> And:
+    """Condition: the parameter holds the ARN of a group in another account (a hub registry)."""
+    return And(is_arn(parameter), Not(Equals(group_owner(parameter), Ref("AWS::AccountId"))))
 
 
 def group_name(parameter: str) -> Select:

@@ -15,10 +15,9 @@ KEY_ARN_PATTERN = r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+)?$"
 
 
 def key_arn_parameter(name: str, description: str) -> Parameter:
-    """An optional KMS key ARN ('' = create a key)."""
+    """An optional KMS key ARN; `description` says what leaving it blank means."""
     return Parameter(
-        name, Type="String", Default="", AllowedPattern=KEY_ARN_PATTERN,
-        Description=f"{description} Leave blank to create one.",
+        name, Type="String", Default="", AllowedPattern=KEY_ARN_PATTERN, Description=description,
         ConstraintDescription="blank or a KMS key ARN (aliases cannot be shared across accounts)",
     )
 

@@ -27,10 +27,6 @@ from generator.blocks.policy import BUCKET_READ, OBJECT_READ, Statement
 PROJECT_TAG = "sagemaker:project-name"
 
 
-def trust(*statements: Statement) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
 def trusted_service(service: str) -> Statement:
     return {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
 
