@@ -17,7 +17,8 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         key = f" {self.key}:" if self.key else ""
-        return f"{where}:{key} {self.message}"
+        message = " ".join(self.message.split())  # one line per problem, whatever the cause said
+        return f"{where}:{key} {message}"
 
 
 class InputError(Exception):

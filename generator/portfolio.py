@@ -150,6 +150,7 @@ def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[P
     try:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text)
+        data = yaml.safe_load(text) if node is not None else None
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(where, "", f"cannot be read: {exc}")], None
     except yaml.YAMLError as exc:
@@ -158,7 +159,6 @@ def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[P
         return [Problem(where, "", f"is not valid YAML: {reason}", mark.line + 1 if mark else None)], None
     lines: dict[tuple, int] = {}
     problems = _index(node, (), lines, where)
-    data = yaml.safe_load(text) if node is not None else None
     if not isinstance(data, dict):
         return [Problem(where, "", "must be a mapping of portfolio settings")], None
 
