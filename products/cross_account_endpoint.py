@@ -32,8 +32,10 @@ SEED = "modeldeploy"
 # target-account-bootstrap's role names with its default suffix.
 DEFAULT_DEPLOYER_ROLE = "sagemaker-mlops-deployer"
 DEFAULT_EXECUTION_ROLE = "sagemaker-role-mlops"
-# The endpoint template knows the stages `staging` and `prod`; preprod deploys the staging one.
-TEMPLATE_PATH = "BuildArtifact::endpoint-config-template.yml"
+# The endpoint template as the build step exports it (seedcode/modeldeploy/buildspec.yml). The
+# template knows the stages `staging` and `prod`; preprod deploys the staging configuration.
+EXPORTED_TEMPLATE = "template-export.yml"
+TEMPLATE_PATH = f"BuildArtifact::{EXPORTED_TEMPLATE}"
 
 
 def template() -> Template:
@@ -149,11 +151,22 @@ def template() -> Template:
             "MODEL_PACKAGE_GROUP_NAME": Ref("SageMakerModelPackageGroupName"),
             "MODEL_EXECUTION_ROLE_NAME": Ref("ModelExecutionRoleName"),
             "ARTIFACT_BUCKET": Ref(bucket),
+            "EXPORT_TEMPLATE_NAME": EXPORTED_TEMPLATE,
         },
         tags, buildspec="buildspec.yml", timeout_minutes=30,
     ))
 
-    # --- Pipeline: source -> build -> preprod account -> approval -> prod account.
+    # --- Test: the preprod endpoint is InService and answers, checked from the preprod account
+    # with the execution role the stage config names (it trusts this account's pipeline role).
+    test = t.add_resource(cicd.build_project(
+        "ModelDeployTestProject", project_name("modeldeploy-test"),
+        "Tests the preprod endpoint in the preprod account.",
+        roles[0], GetAtt(key, "Arn"),
+        {"STAGE": "staging", "TARGET_ACCOUNT_IDS": Ref("PreProdAccount")},
+        tags, buildspec="test/buildspec.yml", timeout_minutes=60,
+    ))
+
+    # --- Pipeline: source -> build -> preprod account -> test -> approval -> prod account.
     region = If("DeploysToOtherRegion", Ref("DeploymentRegion"), Ref("AWS::NoValue"))
     deploy_pipeline = t.add_resource(cicd.pipeline(
         "ModelDeployPipeline", project_name("modeldeploy"), roles[1], bucket, key,
@@ -164,6 +177,7 @@ def template() -> Template:
             cicd.stage("DeployPreProd", crossaccount.cloudformation_deploy(
                 "DeployPreProdEndpoint", project_name("deploy-preprod"), TEMPLATE_PATH,
                 "BuildArtifact::staging-config-export.json", deployers["preprod"], ["BuildArtifact"], region)),
+            cicd.stage("TestPreProd", cicd.codebuild_action("TestPreProdEndpoint", test, ["BuildArtifact"])),
             cicd.stage("ApproveDeployment", crossaccount.manual_approval(
                 "ApproveProdDeployment", "Check the preprod endpoint, then approve to deploy to the prod account.")),
             cicd.stage("DeployProd", crossaccount.cloudformation_deploy(

@@ -32,7 +32,8 @@ from generator.blocks.storage import bucket_name, encrypted_bucket, encryption_k
 from generator.product import Product
 
 SEED = "modeldeploy"
-STAGES = ("staging", "prod")
+# The endpoint template as the build step exports it (seedcode/modeldeploy/buildspec.yml).
+EXPORTED_TEMPLATE = "template-export.yml"
 DEFAULT_EXECUTION_ROLE = "sagemaker-role-mlops"  # target-account-bootstrap's default
 
 
@@ -137,6 +138,7 @@ def template() -> Template:
             "MODEL_EXECUTION_ROLE_NAME_STAGING": Ref("SageMakerExecutionRoleStagingName"),
             "MODEL_EXECUTION_ROLE_NAME_PROD": Ref("SageMakerExecutionRoleProdName"),
             "ARTIFACT_BUCKET": Ref(bucket),
+            "EXPORT_TEMPLATE_NAME": EXPORTED_TEMPLATE,
         },
         tags, buildspec="buildspec.yml", timeout_minutes=30,
     ))
@@ -146,29 +148,22 @@ def template() -> Template:
         "ModelDeployStackSetProject", project_name("modeldeploy-stackset"),
         "Deploys the endpoint template to an OU as a service-managed StackSet (CallAs from StackSetCallAs).",
         roles[0], key_arn,
-        {"SAGEMAKER_PROJECT_NAME": Ref(name), "SAGEMAKER_PROJECT_ID": Ref(project_id),
-         **stacksets.deployment_environment("StackSetCallAs")},
+        {"CALL_AS": Ref("StackSetCallAs"), "EXPORT_TEMPLATE_NAME": EXPORTED_TEMPLATE},
         tags, buildspec=stacksets.DEPLOY_BUILDSPEC, timeout_minutes=120,
     ))
 
-    # --- Test: invoke the staging endpoints, assuming the staging execution role in each account.
+    # --- Test: invoke the staging endpoint in every account with an instance of the staging
+    # StackSet, assuming the staging execution role there (the stage config names it).
     test = t.add_resource(cicd.build_project(
         "ModelDeployTestProject", project_name("modeldeploy-test"),
         "Tests the staging endpoints in every account of the staging OU.",
         roles[0], key_arn,
-        {
-            "STAGE": "staging",
-            "STACK_SET_NAME": stacksets.stack_set_name("staging"),
-            "CALL_AS": Ref("StackSetCallAs"),
-            "EXECUTION_ROLE_NAME": Ref("SageMakerExecutionRoleStagingName"),
-            "ENDPOINT_NAME": Sub(f"${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}-staging"),
-            "BUILD_CONFIG": "staging-config-export.json",
-        },
+        {"STAGE": "staging", "STACK_SET_NAME": stacksets.stack_set_name("staging"), "CALL_AS": Ref("StackSetCallAs")},
         tags, buildspec="test/buildspec.yml", timeout_minutes=60,
     ))
 
-    # --- Pipeline: source -> build -> staging OU -> test -> approval -> prod OU.
-    sources = ["SourceArtifact", "BuildArtifact"]
+    # --- Pipeline: source -> build -> staging OU -> test -> approval -> prod OU. The build's
+    # artifact carries everything the later steps run (template, parameters, scripts, buildspecs).
     deploy_pipeline = t.add_resource(cicd.pipeline(
         "ModelDeployPipeline", project_name("modeldeploy"), roles[1], bucket, key,
         [
@@ -176,15 +171,15 @@ def template() -> Template:
             cicd.stage("Build", cicd.codebuild_action(
                 "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"])),
             cicd.stage("DeployStaging", cicd.codebuild_action(
-                "DeployStackSetStaging", deploy, sources, PrimarySource="SourceArtifact",
+                "DeployStackSetStaging", deploy, ["BuildArtifact"],
                 EnvironmentVariables=crossaccount.action_environment(
                     stacksets.stage_environment("staging", "OrganizationalUnitStagingId")))),
             cicd.stage("TestStaging", cicd.codebuild_action(
-                "TestStagingEndpoints", test, sources, PrimarySource="SourceArtifact")),
+                "TestStagingEndpoints", test, ["BuildArtifact"])),
             cicd.stage("ApproveDeployment", crossaccount.manual_approval(
                 "ApproveProdDeployment", "Staging endpoints passed their tests: approve to deploy to the prod OU.")),
             cicd.stage("DeployProd", cicd.codebuild_action(
-                "DeployStackSetProd", deploy, sources, PrimarySource="SourceArtifact",
+                "DeployStackSetProd", deploy, ["BuildArtifact"],
                 EnvironmentVariables=crossaccount.action_environment(
                     stacksets.stage_environment("prod", "OrganizationalUnitProdId")))),
         ],

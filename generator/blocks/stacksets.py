@@ -10,8 +10,9 @@ data science account, which is at best a delegated administrator for StackSets.
 So the pipeline deploys with a CodeBuild step that calls the StackSets API itself
 (`seedcode/modeldeploy/deploy_stackset.py`, run by `buildspec-deploy-stackset.yml`) with
 `CallAs=DELEGATED_ADMIN`, or `SELF` when the project does live in the management account. The
-step's environment carries the same settings CodePipeline's action would take as configuration
-(`STACK_SET_NAME`, `PERMISSION_MODEL`, `DEPLOYMENT_TARGETS`, `REGIONS`, ...).
+script always uses `PermissionModel: SERVICE_MANAGED` with automatic deployment to accounts that
+join the OU, and deploys to the region it runs in (the pipeline's). The step's environment names
+the rest: `STAGE`, `STACK_SET_NAME`, `ORGANIZATIONAL_UNIT_IDS`, `CALL_AS`, `EXPORT_TEMPLATE_NAME`.
 
 What the management account must have done first (once per organization):
 * all features enabled in AWS Organizations;
@@ -32,10 +33,8 @@ from troposphere import Parameter, Ref, Sub
 
 from generator.blocks.project import project_name
 
-PERMISSION_MODEL = "SERVICE_MANAGED"
 CALL_AS = ["DELEGATED_ADMIN", "SELF"]
 DEPLOY_BUILDSPEC = "buildspec-deploy-stackset.yml"
-TEMPLATE_FILE = "endpoint-config-template.yml"
 
 
 def call_as_parameter(name: str = "StackSetCallAs") -> Parameter:
@@ -51,29 +50,7 @@ def stack_set_name(stage: str) -> Sub:
     return project_name(f"deploy-{stage}")
 
 
-def parameters_file(stage: str) -> str:
-    """The StackSet parameter list (`[{ParameterKey, ParameterValue}]`) the build writes."""
-    return f"{stage}-params-export.json"
-
-
-def deployment_environment(call_as: str, regions: Any = None) -> dict[str, Any]:
-    """What every StackSet deployment of the project shares (the deploy project's environment).
-    `call_as` is a parameter name; `regions` defaults to this region."""
-    return {
-        "PERMISSION_MODEL": PERMISSION_MODEL,
-        "CALL_AS": Ref(call_as),
-        "REGIONS": regions if regions is not None else Ref("AWS::Region"),
-        "TEMPLATE_PATH": TEMPLATE_FILE,
-        # New accounts moved into the OU get the endpoint; accounts leaving it lose theirs.
-        "ORGANIZATIONS_AUTO_DEPLOYMENT": "Enabled",
-    }
-
-
 def stage_environment(stage: str, ou: str) -> dict[str, Any]:
-    """What one stage's deploy action adds: its StackSet, its OU (a parameter name), its parameters."""
-    return {
-        "STAGE": stage,
-        "STACK_SET_NAME": stack_set_name(stage),
-        "DEPLOYMENT_TARGETS": Ref(ou),
-        "PARAMETERS_PATH": parameters_file(stage),
-    }
+    """One stage's deploy action: its StackSet and the OU (a parameter name) it deploys to. The
+    script reads `<stage>-config-export.json` for the stack parameters and tags."""
+    return {"STAGE": stage, "STACK_SET_NAME": stack_set_name(stage), "ORGANIZATIONAL_UNIT_IDS": Ref(ou)}

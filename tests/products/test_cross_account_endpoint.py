@@ -98,6 +98,7 @@ def test_pipeline_stages_and_action_types(pipeline):
         ("Source", [("Source", "AWS", "CodeCommit")]),
         ("Build", [("Build", "AWS", "CodeBuild")]),
         ("DeployPreProd", [("Deploy", "AWS", "CloudFormation")]),
+        ("TestPreProd", [("Build", "AWS", "CodeBuild")]),
         ("ApproveDeployment", [("Approval", "AWS", "Manual")]),
         ("DeployProd", [("Deploy", "AWS", "CloudFormation")]),
     ]
@@ -115,13 +116,24 @@ def test_cloudformation_actions_assume_the_deployer_in_the_target_account(pipeli
     assert deploy["Configuration"] == {
         "ActionMode": "CREATE_UPDATE",
         "StackName": {"Fn::Sub": f"sagemaker-${{SageMakerProjectName}}-${{SageMakerProjectId}}-deploy-{suffix}"},
-        "TemplatePath": "BuildArtifact::endpoint-config-template.yml",
+        "TemplatePath": "BuildArtifact::template-export.yml",
         "TemplateConfiguration": f"BuildArtifact::{config}-config-export.json",
         "RoleArn": role,
     }
     assert deploy["InputArtifacts"] == [{"Name": "BuildArtifact"}]
     assert deploy["Region"] == {"Fn::If": ["DeploysToOtherRegion", {"Ref": "DeploymentRegion"},
                                            {"Ref": "AWS::NoValue"}]}
+
+
+def test_preprod_is_tested_from_the_preprod_account(template, pipeline):
+    test = action(pipeline, "TestPreProd")
+    assert test["Configuration"] == {"ProjectName": {"Ref": "ModelDeployTestProject"}}
+    assert test["InputArtifacts"] == [{"Name": "BuildArtifact"}]
+    project = template["Resources"]["ModelDeployTestProject"]
+    assert project["Properties"]["Source"]["BuildSpec"] == "test/buildspec.yml"
+    assert environment(project) == {"STAGE": "staging", "TARGET_ACCOUNT_IDS": {"Ref": "PreProdAccount"}}
+    if (SEED / "test" / "test.py").exists():
+        assert "TARGET_ACCOUNT_IDS" in (SEED / "test" / "test.py").read_text()
 
 
 def test_manual_approval_sits_between_preprod_and_prod(pipeline):
@@ -151,11 +163,12 @@ def test_another_region_gets_its_own_artifact_store(template, pipeline, region, 
 
 
 def test_build_project_passes_what_build_py_reads(template):
-    build = one(template, "AWS::CodeBuild::Project")
+    build = template["Resources"]["ModelDeployBuildProject"]
     assert build["Properties"]["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": "buildspec.yml"}
     env = environment(build)
     assert env["MODEL_PACKAGE_GROUP_NAME"] == {"Ref": "SageMakerModelPackageGroupName"}  # name or ARN
     assert env["MODEL_EXECUTION_ROLE_NAME"] == {"Ref": "ModelExecutionRoleName"}
+    assert env["EXPORT_TEMPLATE_NAME"] == "template-export.yml"  # the deploy actions' TemplatePath
     if (SEED / "build.py").exists():
         text = (SEED / "build.py").read_text()
         assert all(n in text for n in ("MODEL_PACKAGE_GROUP_NAME", "MODEL_EXECUTION_ROLE_NAME", "-config-export.json"))

@@ -188,6 +188,12 @@ def test_build_project_passes_what_build_py_reads(projects):
     assert env["MODEL_EXECUTION_ROLE_NAME_PROD"] == {"Ref": "SageMakerExecutionRoleProdName"}
     assert env["SAGEMAKER_PROJECT_NAME"] == {"Ref": "SageMakerProjectName"}
     assert env["SAGEMAKER_PROJECT_ID"] == {"Ref": "SageMakerProjectId"}
+    assert env["EXPORT_TEMPLATE_NAME"] == "template-export.yml"
+    if (SEED / "buildspec.yml").exists():  # the build artifact carries what the later steps run
+        artifacts = (SEED / "buildspec.yml").read_text().split("artifacts:")[1]
+        for name in ("$EXPORT_TEMPLATE_NAME", "staging-config-export.json", "prod-config-export.json",
+                     "deploy_stackset.py", "buildspec-deploy-stackset.yml", "requirements.txt", "test/"):
+            assert name in artifacts, name
     if (SEED / "build.py").exists():
         text = (SEED / "build.py").read_text()
         for name in ("MODEL_PACKAGE_GROUP_NAME", "SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID",
@@ -198,13 +204,19 @@ def test_build_project_passes_what_build_py_reads(projects):
 def test_stackset_project_deploys_service_managed_with_call_as(projects):
     deploy = projects["ModelDeployStackSetProject"]
     assert deploy["Properties"]["Source"]["BuildSpec"] == "buildspec-deploy-stackset.yml"
-    env = environment(deploy)
-    assert env["PERMISSION_MODEL"] == "SERVICE_MANAGED"
-    assert env["CALL_AS"] == {"Ref": "StackSetCallAs"}
-    assert env["REGIONS"] == {"Ref": "AWS::Region"}
-    assert env["TEMPLATE_PATH"] == "endpoint-config-template.yml"
-    assert env["ORGANIZATIONS_AUTO_DEPLOYMENT"] == "Enabled"
-    assert "CAPABILITIES" not in env  # the endpoint template creates no IAM resources
+    assert deploy["Properties"]["TimeoutInMinutes"] * 60 > 5400  # deploy_stackset.py's own timeout
+    assert environment(deploy) == {"CALL_AS": {"Ref": "StackSetCallAs"}, "EXPORT_TEMPLATE_NAME": "template-export.yml"}
+    script, buildspec = SEED / "deploy_stackset.py", SEED / "buildspec-deploy-stackset.yml"
+    if script.exists() and buildspec.exists():  # what the seed does with it
+        code, steps = script.read_text(), buildspec.read_text()
+        assert '"PermissionModel": "SERVICE_MANAGED"' in code
+        assert "AutoDeployment" in code
+        for name in ("STACK_SET_NAME", "ORGANIZATIONAL_UNIT_IDS", "CALL_AS", "EXPORT_TEMPLATE_NAME"):
+            assert name in code, name
+        assert '"${STAGE}-config-export.json"' in steps
+        # No --deployment-region and no --capability: this region only, and the endpoint
+        # template creates no IAM resources.
+        assert "--deployment-region" not in steps and "--capability" not in steps
 
 
 def test_pipeline_stages_and_action_types(pipeline):
@@ -234,27 +246,29 @@ def test_pipeline_stages_and_action_types(pipeline):
 def test_each_deploy_stage_targets_its_ou_in_this_region(pipeline, stage, name, ou):
     deploy = action(pipeline, stage)
     assert deploy["Configuration"]["ProjectName"] == {"Ref": "ModelDeployStackSetProject"}
-    assert deploy["Configuration"]["PrimarySource"] == "SourceArtifact"
-    assert deploy["InputArtifacts"] == [{"Name": "SourceArtifact"}, {"Name": "BuildArtifact"}]
+    assert deploy["InputArtifacts"] == [{"Name": "BuildArtifact"}]
     env = action_environment(deploy["Configuration"])
     assert env == {
         "STAGE": name,
         "STACK_SET_NAME": {"Fn::Sub": f"sagemaker-${{SageMakerProjectName}}-${{SageMakerProjectId}}-deploy-{name}"},
-        "DEPLOYMENT_TARGETS": {"Ref": ou},
-        "PARAMETERS_PATH": f"{name}-params-export.json",
+        "ORGANIZATIONAL_UNIT_IDS": {"Ref": ou},
     }
     assert "RoleArn" not in deploy and "Region" not in deploy
 
 
 def test_staging_is_tested_then_approved_by_hand(pipeline, projects):
     test = action(pipeline, "TestStaging")
-    assert test["Configuration"]["ProjectName"] == {"Ref": "ModelDeployTestProject"}
-    assert test["InputArtifacts"] == [{"Name": "SourceArtifact"}, {"Name": "BuildArtifact"}]
-    env = environment(projects["ModelDeployTestProject"])
+    assert test["Configuration"] == {"ProjectName": {"Ref": "ModelDeployTestProject"}}
+    assert test["InputArtifacts"] == [{"Name": "BuildArtifact"}]
     assert projects["ModelDeployTestProject"]["Properties"]["Source"]["BuildSpec"] == "test/buildspec.yml"
-    assert env["EXECUTION_ROLE_NAME"] == {"Ref": "SageMakerExecutionRoleStagingName"}
-    assert env["CALL_AS"] == {"Ref": "StackSetCallAs"}
-    assert env["ENDPOINT_NAME"] == {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}-staging"}
+    env = environment(projects["ModelDeployTestProject"])
+    assert env == {
+        "STAGE": "staging",
+        "STACK_SET_NAME": {"Fn::Sub": "sagemaker-${SageMakerProjectName}-${SageMakerProjectId}-deploy-staging"},
+        "CALL_AS": {"Ref": "StackSetCallAs"},
+    }
+    if (SEED / "test" / "test.py").exists():
+        assert all(name in (SEED / "test" / "test.py").read_text() for name in env if name != "STAGE")
     approval = action(pipeline, "ApproveDeployment")
     assert approval["ActionTypeId"] == {"Category": "Approval", "Owner": "AWS", "Provider": "Manual", "Version": "1"}
     assert "InputArtifacts" not in approval
@@ -313,9 +327,9 @@ def test_names_made_at_run_time_fit_too(template, pipeline, projects):
     for value in stack_sets:
         name = resolve(value, template)
         assert len(name) <= 128 and re.fullmatch(r"[a-zA-Z][-a-zA-Z0-9]*", name), name
-    endpoint = resolve(environment(projects["ModelDeployTestProject"])["ENDPOINT_NAME"], template)
+    # The seed template names endpoints <project name>-<project id>-<stage>.
+    endpoint = resolve({"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}-staging"}, template)
     assert len(endpoint) <= 63, endpoint
-    assert len(endpoint.replace("staging", "prod")) <= 63
 
 
 def test_no_hard_coded_accounts_or_regions(template):
