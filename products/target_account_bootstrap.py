@@ -6,7 +6,8 @@ Seeds 001, 002 and 000. It makes
 
 * `sagemaker-role-<suffix>`, the SageMaker execution role the endpoints run as (trusted by
   SageMaker, and by the data science account's pipeline role, which assumes it to test
-  endpoints): reads the model artifacts and decrypts them with the shared keys only;
+  endpoints): reads the model artifacts and decrypts them with the shared keys only, pulls the
+  inference image, writes endpoint logs and data capture;
 * `sagemaker-<suffix>-deployer`, the role the cross-account-endpoint pipeline's CloudFormation
   actions assume and run the stack as (trusted by that pipeline role and CloudFormation only):
   limited to the project stacks, passing the execution role, and the projects' SageMaker
@@ -95,7 +96,7 @@ def template() -> Template:
             targetaccount.trusted_role(pipeline_role),
         ),
         Policies=[iam.Policy(PolicyName="model-hosting", PolicyDocument=policy_document(
-            *reading, *targetaccount.endpoint_runtime("ProjectNamePrefix")))],
+            *reading, *targetaccount.image_pull(), *targetaccount.endpoint_runtime("ProjectNamePrefix")))],
         Tags=tags,
     ))
 

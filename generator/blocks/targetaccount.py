@@ -71,6 +71,26 @@ def registry_read(registry_account: Any) -> Statement:
 # --- What endpoints do at run time (execution role) -------------------------------------------
 
 
+def image_pull() -> list[Statement]:
+    """Pulling the inference image: from SageMaker's own registries (AWS accounts that differ by
+    region) or the data science account's. Read-only; each repository's policy decides too."""
+    return [
+        {
+            # GetAuthorizationToken has no resource-level permissions; it only reads a token.
+            "Sid": "RegistryLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "PullModelImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            "Resource": Sub("arn:${AWS::Partition}:ecr:*:*:repository/*"),
+        },
+    ]
+
+
 def endpoint_runtime(prefix: str) -> list[Statement]:
     """Logs of SageMaker endpoints, data capture in this account's default SageMaker bucket,
     invoking the projects' endpoints (tests), and reading the rollback alarms."""

@@ -14,6 +14,7 @@ PIPELINE_ROLE = {"Fn::Sub": "arn:${AWS::Partition}:iam::${DataScienceAccountId}:
 # Every Allow on Resource "*" and why "*" is the only choice (read-only or no resource type).
 STAR_ALLOWED = {
     "cloudwatch:PutMetricData",  # no resource type; confined by cloudwatch:namespace
+    "ecr:GetAuthorizationToken",  # no resource type; a registry login token
     "cloudwatch:DescribeAlarms",
     "cloudwatch:GetMetricData",
     "cloudformation:ValidateTemplate",
@@ -166,6 +167,9 @@ def test_no_wildcard_actions_and_no_writes_on_every_resource(template):
 def test_every_resource_pattern_stays_in_this_account_or_the_named_ones(template):
     for _logical_id, _where, statement in all_statements(template):
         if "Resource" not in statement or statement["Resource"] == "*":
+            continue
+        if statement["Sid"] == "PullModelImages":  # SageMaker's image registries are AWS accounts
+            assert all(a.startswith(("ecr:BatchGet", "ecr:Get", "ecr:BatchCheck")) for a in statement["Action"])
             continue
         for resource in as_list(statement["Resource"]):
             text = json.dumps(resource)
