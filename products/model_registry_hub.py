@@ -23,9 +23,10 @@ An admin product (ml-admin portfolio), launched once in the shared-services (hub
 from troposphere import GetAtt, If, Join, Output, Ref, Select, Split, Sub, Tags, Template, awslambda, events, iam, sqs
 
 from generator.blocks import hub, registry
-from generator.blocks.lambda_function import inline_function, log_group
+from generator.blocks.lambda_function import inline_function, log_group, logs_use_key
 from generator.blocks.policy import BUCKET_READ, KEY_READ, KEY_USE, OBJECT_READ, policy_document, when
 from generator.blocks.project import parameter_groups
+from generator.blocks.security import skip_check
 from generator.blocks.storage import encrypted_bucket, encryption_key
 from generator.parameters import account_list_parameter
 from generator.product import Product
@@ -113,6 +114,7 @@ def template() -> Template:
             ),
             when("HasWorkloadAccounts", hub.for_accounts("WorkloadAccountsDecrypt", Ref(WORKLOAD), KEY_READ, "*")),
             when("HasWorkloadOUs", hub.for_ous("WorkloadOUsDecrypt", WORKLOAD_OUS, KEY_READ, "*")),
+            logs_use_key(hub.hub_resource_name("sync")),
             alias=Sub(f"alias/sagemaker-${{{hub.HUB_NAME}}}"),
         )
     )
@@ -202,12 +204,12 @@ def template() -> Template:
 
     # --- Pull pattern: approved spoke versions invoke the sync function.
     function_name = hub.hub_resource_name("sync")
-    logs_group = t.add_resource(log_group("SyncLogGroup", function_name, tags))
+    logs_group = t.add_resource(log_group("SyncLogGroup", function_name, tags, key=key))
     dead_letters = t.add_resource(
         sqs.Queue(
             "SyncDeadLetterQueue",
             QueueName=hub.hub_resource_name("sync-dlq"),
-            SqsManagedSseEnabled=True,
+            KmsMasterKeyId=GetAtt(key, "Arn"),
             MessageRetentionPeriod=1209600,
             Tags=tags,
         )
@@ -295,6 +297,8 @@ def template() -> Template:
         )
     )
     function.DependsOn = [logs_group.title]
+    skip_check(function, "CKV_AWS_117", "Calls AWS APIs only (S3, SageMaker); no VPC resources to reach.")
+    skip_check(function, "CKV_AWS_173", "Environment holds the bucket and group names only, nothing secret.")
     sync_rule = t.add_resource(
         events.Rule(
             "SyncApprovedModels",

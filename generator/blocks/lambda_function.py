@@ -78,14 +78,40 @@ def inline_source(module: str) -> str:
     return code
 
 
-def log_group(logical_id: str, function_name: Any, tags: Tags, retention_days: int = 365) -> logs.LogGroup:
-    """The function's log group, made by the stack so that it has a retention and is deleted with it."""
-    return logs.LogGroup(
-        logical_id,
-        LogGroupName=Sub("/aws/lambda/${Name}", Name=function_name),
-        RetentionInDays=retention_days,
-        Tags=tags,
+def log_group_name(function_name: Any) -> Sub:
+    return Sub("/aws/lambda/${Name}", Name=function_name)
+
+
+def log_group(
+    logical_id: str, function_name: Any, tags: Tags, key: Any = None, retention_days: int = 365
+) -> logs.LogGroup:
+    """The function's log group, made by the stack so that it has a retention (and, given `key`,
+    KMS encryption: the key policy must then admit CloudWatch Logs, see `logs_use_key`)."""
+    group = logs.LogGroup(
+        logical_id, LogGroupName=log_group_name(function_name), RetentionInDays=retention_days, Tags=tags
     )
+    if key is not None:
+        group.KmsKeyId = GetAtt(key, "Arn")
+    return group
+
+
+def logs_use_key(function_name: Any, sid: str = "CloudWatchLogsUseKey") -> dict[str, Any]:
+    """Key policy statement: CloudWatch Logs may use the key for this function's log group only."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": Sub("logs.${AWS::Region}.amazonaws.com")},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {
+            "ArnEquals": {
+                "kms:EncryptionContext:aws:logs:arn": Sub(
+                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Name}",
+                    Name=log_group_name(function_name),
+                )
+            }
+        },
+    }
 
 
 def inline_function(
@@ -99,6 +125,7 @@ def inline_function(
     dead_letter_queue: Any = None,
     timeout: int = 900,
     memory: int = 512,
+    reserved_concurrency: int = 10,
 ) -> awslambda.Function:
     """A Python function running `generator/lambdas/<module>.py` (`index.handler`)."""
     function = awslambda.Function(
@@ -111,6 +138,7 @@ def inline_function(
         Role=role,
         Timeout=timeout,
         MemorySize=memory,
+        ReservedConcurrentExecutions=reserved_concurrency,
         Environment=awslambda.Environment(Variables=environment),
         Tags=tags,
     )
