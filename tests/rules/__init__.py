@@ -1,0 +1,1 @@
+"""Tests of the custom cfn-lint rules in generator/rules."""
