@@ -1,0 +1,549 @@
+"""The pieces fit: every cross-account permission one product needs, another grants.
+
+Each product's template is resolved for ONE set of accounts: data science 111111111111 (where the
+spoke and the Studio projects run; it is also the deployment account), hub 222222222222, staging
+333333333333 and prod 444444444444 (in OUs ou-ab12-11111111 and ou-ab12-22222222 of
+o-abcdefghij). Each `NEEDS` entry derives what one side asks for (from its resolved template:
+a registration target, a forwarding target, a role ARN it was given) and the evaluator in
+`access.py` checks it against the other side's resolved policies: resource policies, and the
+principal's own identity policy when its template is one of ours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .access import Grants, Need, Principal, need, pattern_matches, role
+from .conftest import DATA_SCIENCE, HUB, ORGANIZATION, PROD, REGION, STAGING
+from .resolve import resolve
+
+OU_STAGING, OU_PROD, ROOT = "ou-ab12-11111111", "ou-ab12-22222222", "r-ab12"
+GROUP, OTHER_GROUP = "churn", "fraud"
+HUB_NAME = "model-hub"
+USE_ROLE = "service-role/AmazonSageMakerServiceCatalogProductsUseRole"
+HUB_GROUP_ARN = f"arn:aws:sagemaker:{REGION}:{HUB}:model-package-group/{GROUP}"
+PROJECT = {"SageMakerProjectName": "churn", "SageMakerProjectId": "p-abcdef123456", "SeedCodeBucket": "seed-bucket"}
+# The context of the PutEvents a rule makes when it forwards a SageMaker model package event.
+EVENT_CONTEXT = {"events:source": "aws.sagemaker", "events:detail-type": "SageMaker Model Package State Change"}
+
+
+def org_paths(ou: str) -> tuple[str, ...]:
+    return (f"{ORGANIZATION}/{ROOT}/{ou}/",)
+
+
+def in_org(arn: str, ou: str | None = None) -> Principal:
+    return Principal(arn, ORGANIZATION, org_paths(ou) if ou else ())
+
+
+def products() -> dict[str, Any]:
+    from products import (
+        cross_account_endpoint,
+        model_build,
+        model_registry_hub,
+        multi_account_deploy,
+        registry_spoke,
+        target_account_bootstrap,
+    )
+
+    return {
+        m.PRODUCT.name: m.PRODUCT.template().to_dict()
+        for m in (
+            model_registry_hub,
+            registry_spoke,
+            model_build,
+            cross_account_endpoint,
+            multi_account_deploy,
+            target_account_bootstrap,
+        )
+    }
+
+
+@dataclass
+class World:
+    """The resolved templates, by the account they are launched in."""
+
+    hub: dict
+    spoke: dict
+    build: dict
+    endpoint: dict
+    multi: dict
+    staging: dict  # target-account-bootstrap in the staging account
+    prod: dict
+
+    def grants(self) -> Grants:
+        grants = Grants()
+        for resolved, account in (
+            (self.hub, HUB),
+            (self.spoke, DATA_SCIENCE),
+            (self.build, DATA_SCIENCE),
+            (self.endpoint, DATA_SCIENCE),
+            (self.multi, DATA_SCIENCE),
+            (self.staging, STAGING),
+            (self.prod, PROD),
+        ):
+            grants.add_template(resolved, account)
+        return grants
+
+    def resource(self, resolved: dict, kind: str, logical_id: str | None = None) -> dict:
+        found = {k: v for k, v in resolved["Resources"].items() if v["Type"] == kind}
+        if logical_id:
+            return found[logical_id]["Properties"]
+        assert len(found) == 1, sorted(found)
+        return next(iter(found.values()))["Properties"]
+
+
+def build_world() -> World:
+    templates = products()
+    hub = resolve(
+        templates["model-registry-hub"],
+        HUB,
+        {
+            "HubName": HUB_NAME,
+            "OrganizationId": ORGANIZATION,
+            "ModelPackageGroupName1": GROUP,
+            "ModelPackageGroupName2": OTHER_GROUP,
+            "DataScienceAccountIds": [DATA_SCIENCE],
+            "DeploymentAccountIds": [DATA_SCIENCE],
+            "WorkloadAccountIds": [STAGING, PROD],
+            "WorkloadOrganizationalUnitIds": [OU_STAGING, OU_PROD],
+        },
+    )
+    key_arns = [hub["Outputs"]["HubKeyArn"]]
+    build = resolve(
+        templates["model-build"],
+        DATA_SCIENCE,
+        {
+            **PROJECT,
+            "SeedCodeModelbuildKey": "modelbuild.zip",
+            "HubAccountId": HUB,
+            "HubModelPackageGroupName": GROUP,
+            "DeploymentAccountIds": [STAGING, PROD],
+        },
+    )
+    key_arns.append(build["Outputs"]["ArtifactKeyArn"])
+    bootstrap = {
+        "DataScienceAccountId": DATA_SCIENCE,
+        "ProjectNamePrefix": "churn",
+        "ArtifactBucketPattern": "sagemaker-*",
+        "ArtifactKeyArns": key_arns,
+        "ModelRegistryAccountId": HUB,
+    }
+    deploy = {**PROJECT, "SeedCodeModeldeployKey": "modeldeploy.zip", "SageMakerModelPackageGroupName": HUB_GROUP_ARN}
+    return World(
+        hub=hub,
+        spoke=resolve(
+            templates["registry-spoke"],
+            DATA_SCIENCE,
+            {"HubAccountId": HUB, "HubName": HUB_NAME, "ModelPackageGroupName1": GROUP},
+        ),
+        build=build,
+        endpoint=resolve(
+            templates["cross-account-endpoint"],
+            DATA_SCIENCE,
+            {**deploy, "PreProdAccount": STAGING, "ProdAccount": PROD},
+        ),
+        multi=resolve(
+            templates["multi-account-deploy"],
+            DATA_SCIENCE,
+            {
+                **deploy,
+                "OrganizationId": ORGANIZATION,
+                "OrganizationalUnitStagingId": OU_STAGING,
+                "OrganizationalUnitProdId": OU_PROD,
+            },
+        ),
+        staging=resolve(templates["target-account-bootstrap"], STAGING, bootstrap),
+        prod=resolve(templates["target-account-bootstrap"], PROD, bootstrap),
+    )
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return build_world()
+
+
+# --- Who asks ------------------------------------------------------------------------------------
+
+DS_PIPELINE = in_org(f"arn:aws:iam::{DATA_SCIENCE}:role/{USE_ROLE}")
+SYNC = in_org(f"arn:aws:iam::{HUB}:role/sagemaker-{HUB_NAME}-sync")
+PUSH = in_org(f"arn:aws:iam::{HUB}:role/sagemaker-{HUB_NAME}-push")
+HUB_FORWARDER = in_org(f"arn:aws:iam::{HUB}:role/sagemaker-{HUB_NAME}-forward")
+SPOKE_FORWARDER = in_org(f"arn:aws:iam::{DATA_SCIENCE}:role/sagemaker-{HUB_NAME}-to-hub")
+STAGING_ENDPOINT = role(STAGING, "sagemaker-role-mlops", ORGANIZATION, org_paths(OU_STAGING))
+PROD_ENDPOINT = role(PROD, "sagemaker-role-mlops", ORGANIZATION, org_paths(OU_PROD))
+# An account added to the staging OU later, named nowhere: the OU grants reach it.
+NEW_STAGING = in_org("arn:aws:iam::555555555555:role/sagemaker-role-mlops", OU_STAGING)
+
+SPOKE_VERSION = f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package/{GROUP}/3"
+HUB_VERSION = f"arn:aws:sagemaker:{REGION}:{HUB}:model-package/{GROUP}/1"
+HUB_BUCKET = f"sagemaker-{HUB_NAME}-{HUB}-{REGION}"
+PULLED = f"arn:aws:s3:::{HUB_BUCKET}/pull/{DATA_SCIENCE}/sagemaker-{HUB_NAME}-{DATA_SCIENCE}-{REGION}/m/model.tar.gz"
+VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+PENDING = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
+IN_ORG = {"aws:ResourceOrgID": ORGANIZATION}
+
+
+def registration_target(w: World) -> str:
+    """Where model-build registers: its CodeBuild project's MODEL_PACKAGE_GROUP_NAME."""
+    env = w.resource(w.build, "AWS::CodeBuild::Project")["Environment"]["EnvironmentVariables"]
+    return next(v["Value"] for v in env if v["Name"] == "MODEL_PACKAGE_GROUP_NAME")
+
+
+def versions_of(group_arn: str, version: int = 1) -> str:
+    return group_arn.replace(":model-package-group/", ":model-package/") + f"/{version}"
+
+
+def spoke_output(w: World, name: str) -> str:
+    return w.spoke["Outputs"][name]
+
+
+def hub_key(w: World) -> str:
+    return w.hub["Outputs"]["HubKeyArn"]
+
+
+def build_object(w: World) -> str:
+    return f"arn:aws:s3:::{w.build['Outputs']['ArtifactBucketName']}/churn/train/model.tar.gz"
+
+
+def spoke_object(w: World) -> str:
+    return f"arn:aws:s3:::{spoke_output(w, 'SpokeBucketName')}/m/model.tar.gz"
+
+
+NEEDS: dict[str, Callable[[World], list[Need]]] = {
+    # model-build with HubAccountId: seed 000's registration straight into the hub's group.
+    "model-build registers into the hub group, pending approval": lambda w: [
+        need(DS_PIPELINE, "sagemaker:DescribeModelPackageGroup", registration_target(w), "register"),
+        need(DS_PIPELINE, "sagemaker:CreateModelPackage", versions_of(registration_target(w)), "register", **PENDING),
+        need(DS_PIPELINE, "sagemaker:CreateModelPackage", versions_of(registration_target(w)), "default status"),
+        need(DS_PIPELINE, "sagemaker:ListModelPackages", versions_of(registration_target(w)), "register"),
+        need(DS_PIPELINE, "sagemaker:DescribeModelPackage", versions_of(registration_target(w)), "register"),
+        need(DS_PIPELINE, "sagemaker:UpdateModelPackage", versions_of(registration_target(w)), "edit metadata"),
+    ],
+    "the hub reads model-build's artifacts": lambda w: [
+        need(SYNC, "s3:GetObject", build_object(w), "pull", **IN_ORG),
+        need(SYNC, "kms:Decrypt", w.build["Outputs"]["ArtifactKeyArn"], "pull", **VIA_S3),
+    ],
+    "target accounts read model-build's artifacts": lambda w: [
+        need(p, a, r, "endpoint", **ctx)
+        for p in (STAGING_ENDPOINT, PROD_ENDPOINT)
+        for a, r, ctx in (
+            ("s3:GetObject", build_object(w), {}),
+            ("kms:Decrypt", w.build["Outputs"]["ArtifactKeyArn"], VIA_S3),
+        )
+    ],
+    # Seed 004, push: the data science account assumes the hub's push role.
+    "data science assumes the hub's push role": lambda w: [
+        need(DS_PIPELINE, "sts:AssumeRole", spoke_output(w, "HubPushRoleArn"), "push"),
+    ],
+    "the push role writes artifacts and registers pending versions": lambda w: [
+        need(PUSH, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/team-a/model.tar.gz", "push"),
+        need(PUSH, "kms:GenerateDataKey", hub_key(w), "push"),
+        need(PUSH, "sagemaker:CreateModelPackage", HUB_VERSION, "push", **PENDING),
+        need(PUSH, "sagemaker:DescribeModelPackageGroup", HUB_GROUP_ARN, "push"),
+    ],
+    # Seed 000: data science accounts write the hub bucket (their own prefix) directly.
+    "data science writes its own prefix of the hub bucket": lambda w: [
+        need(DS_PIPELINE, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/{DATA_SCIENCE}/model.tar.gz", "write"),
+        need(DS_PIPELINE, "kms:GenerateDataKey", hub_key(w), "write"),
+        need(DS_PIPELINE, "s3:GetObject", f"arn:aws:s3:::{HUB_BUCKET}/pull/{DATA_SCIENCE}/x/model.tar.gz", "read"),
+    ],
+    # Seed 004, pull: spoke -> hub bus -> sync function -> spoke registry and bucket.
+    "the spoke forwards to the hub's bus": lambda w: [
+        need(SPOKE_FORWARDER, "events:PutEvents", forward_target(w), "forward", **EVENT_CONTEXT),
+    ],
+    "the sync role reads the spoke's registry, bucket and key": lambda w: [
+        need(
+            principal_from(spoke_output(w, "HubSyncRoleArn")), "sagemaker:DescribeModelPackage", SPOKE_VERSION, "sync"
+        ),
+        need(principal_from(spoke_output(w, "HubSyncRoleArn")), "sagemaker:ListModelPackages", SPOKE_VERSION, "sync"),
+        need(
+            principal_from(spoke_output(w, "HubSyncRoleArn")),
+            "sagemaker:DescribeModelPackageGroup",
+            f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package-group/{GROUP}",
+            "sync",
+        ),
+        need(SYNC, "s3:GetObject", spoke_object(w), "sync", **IN_ORG),
+        need(SYNC, "kms:Decrypt", spoke_output(w, "SpokeKeyArn"), "sync", **VIA_S3),
+    ],
+    "the sync role writes the hub": lambda w: [
+        need(SYNC, "s3:PutObject", PULLED, "sync"),
+        need(SYNC, "kms:GenerateDataKey", hub_key(w), "sync"),
+        need(SYNC, "sagemaker:CreateModelPackage", HUB_VERSION, "sync", **PENDING),
+        need(SYNC, "sagemaker:ListModelPackages", HUB_VERSION, "idempotency"),
+        need(SYNC, "sagemaker:DescribeModelPackage", HUB_VERSION, "idempotency"),
+    ],
+    # Hub -> deployment: approvals forwarded to the deploy projects' default bus.
+    "the hub forwards approvals to the deployment account": lambda w: [
+        need(HUB_FORWARDER, "events:PutEvents", bus, "deploy", **EVENT_CONTEXT) for bus in hub_forward_targets(w)
+    ],
+    "the deploy projects find the newest approved hub version": lambda w: [
+        need(DS_PIPELINE, "sagemaker:ListModelPackages", HUB_VERSION, "deploy build"),
+        need(DS_PIPELINE, "sagemaker:DescribeModelPackage", HUB_VERSION, "deploy build"),
+        need(DS_PIPELINE, "sagemaker:DescribeModelPackageGroup", HUB_GROUP_ARN, "deploy build"),
+    ],
+    "target accounts deploy hub versions and read pulled artifacts": lambda w: [
+        need(p, a, r, "endpoint", **ctx)
+        for p in (STAGING_ENDPOINT, PROD_ENDPOINT, NEW_STAGING)
+        for a, r, ctx in (
+            ("sagemaker:DescribeModelPackage", HUB_VERSION, {}),
+            ("sagemaker:CreateModel", HUB_VERSION, {}),
+            ("s3:GetObject", PULLED, {}),
+            ("kms:Decrypt", hub_key(w), VIA_S3),
+        )
+    ],
+}
+
+# What must stay refused, whatever else changes.
+REFUSED: dict[str, Callable[[World], list[Need]]] = {
+    "a data science account approves its own version in the hub": lambda w: [
+        need(DS_PIPELINE, "sagemaker:UpdateModelPackage", HUB_VERSION, "approve", **APPROVED),
+        need(DS_PIPELINE, "sagemaker:CreateModelPackage", HUB_VERSION, "approve", **APPROVED),
+        need(PUSH, "sagemaker:CreateModelPackage", HUB_VERSION, "approve", **APPROVED),
+    ],
+    "a data science account writes another account's prefix or the pulled models": lambda w: [
+        need(DS_PIPELINE, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/{STAGING}/model.tar.gz", "write"),
+        need(DS_PIPELINE, "s3:PutObject", PULLED, "write"),
+    ],
+    "an account outside the organization": lambda w: [
+        need(Principal(f"arn:aws:iam::{DATA_SCIENCE}:role/x", "o-zzzzzzzzzz"), "s3:GetObject", PULLED, "outsider"),
+        need(
+            Principal("arn:aws:iam::999999999999:role/x", "o-zzzzzzzzzz"),
+            "events:PutEvents",
+            w.hub["Outputs"]["HubEventBusArn"],
+            "outsider",
+            **EVENT_CONTEXT,
+        ),
+        need(
+            Principal("arn:aws:iam::999999999999:role/x", ORGANIZATION, org_paths("ou-ab12-99999999")),
+            "s3:GetObject",
+            PULLED,
+            "other OU",
+        ),
+    ],
+    "other hub roles read the spoke": lambda w: [
+        need(PUSH, "sagemaker:DescribeModelPackage", SPOKE_VERSION, "not the sync role"),
+        need(PUSH, "s3:GetObject", spoke_object(w), "not the sync role"),
+    ],
+    "events other than SageMaker's on the hub bus": lambda w: [
+        need(
+            SPOKE_FORWARDER,
+            "events:PutEvents",
+            forward_target(w),
+            "custom",
+            **{**EVENT_CONTEXT, "events:source": "my.app"},
+        ),
+    ],
+}
+
+
+def principal_from(arn: str) -> Principal:
+    return in_org(arn)
+
+
+def forward_target(w: World) -> str:
+    (target,) = w.resource(w.spoke, "AWS::Events::Rule", "ForwardGroupsToHub")["Targets"]
+    return target["Arn"]
+
+
+def hub_forward_targets(w: World) -> list[str]:
+    return [t["Arn"] for t in w.resource(w.hub, "AWS::Events::Rule", "ForwardToDeploymentAccounts")["Targets"]]
+
+
+# --- The checks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NEEDS)
+def test_every_need_is_granted_by_the_other_side(world, name):
+    grants = world.grants()
+    problems = [problem for n in NEEDS[name](world) for problem in grants.check(n)]
+    assert problems == []
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_what_must_stay_refused_is_refused(world, name):
+    grants = world.grants()
+    for n in REFUSED[name](world):
+        assert grants.check(n), f"allowed: {n.describe()}"
+
+
+@pytest.mark.parametrize(
+    ("need_name", "sid", "where", "missing"),
+    [
+        (
+            "model-build registers into the hub group, pending approval",
+            "DataScienceRegisterPendingVersions",
+            "ModelPackageGroup1",
+            "sagemaker:CreateModelPackage",
+        ),
+        (
+            "the sync role reads the spoke's registry, bucket and key",
+            "HubSyncRoleReadsModels",
+            "SpokeBucket",
+            "s3:GetObject",
+        ),
+        ("the sync role reads the spoke's registry, bucket and key", "HubSyncRoleDecrypts", "SpokeKey", "kms:Decrypt"),
+        ("the spoke forwards to the hub's bus", "", "HubEventBusPolicy", "events:PutEvents"),
+        ("data science assumes the hub's push role", "DataScienceAccountsInOrganization", "PushRole", "sts:AssumeRole"),
+        (
+            "target accounts deploy hub versions and read pulled artifacts",
+            "WorkloadOUsRead",
+            "HubBucket",
+            "s3:GetObject",
+        ),
+        (
+            "target accounts deploy hub versions and read pulled artifacts",
+            "WorkloadOUsDecrypt",
+            "HubKey",
+            "kms:Decrypt",
+        ),
+        ("the sync role writes the hub", "RegisterPendingVersions", "SyncRole", "sagemaker:CreateModelPackage"),
+    ],
+)
+def test_removing_one_grant_is_reported(world, need_name, sid, where, missing):
+    grants = world.grants()
+    assert grants.remove(sid, where) >= 1, f"no statement {sid!r} in {where}"
+    problems = [problem for n in NEEDS[need_name](world) for problem in grants.check(n)]
+    assert problems, f"removing {sid} from {where} went unnoticed"
+    assert any(missing in p for p in problems), problems
+
+
+def test_the_projects_and_the_spoke_name_the_hub_the_hub_has(world):
+    hub = world.hub["Outputs"]
+    assert registration_target(world) == hub["ModelPackageGroup1Arn"] == HUB_GROUP_ARN
+    assert forward_target(world) == hub["HubEventBusArn"] == spoke_output(world, "HubEventBusArn")
+    assert spoke_output(world, "HubSyncRoleArn") == hub["SyncRoleArn"] == SYNC.arn
+    assert spoke_output(world, "HubPushRoleArn") == hub["PushRoleArn"] == PUSH.arn
+    assert hub["HubBucketName"] == HUB_BUCKET
+    function = world.resource(world.hub, "AWS::Lambda::Function")
+    assert function["Environment"]["Variables"] == {"HUB_BUCKET": HUB_BUCKET, "HUB_GROUPS": f"{GROUP},{OTHER_GROUP},,,"}
+    # Every group the spoke forwards has a hub group of the same name (the sync function's rule).
+    spoke_groups = {p["ModelPackageGroupName"] for p in _all(world.spoke, "AWS::SageMaker::ModelPackageGroup")}
+    hub_groups = {p["ModelPackageGroupName"] for p in _all(world.hub, "AWS::SageMaker::ModelPackageGroup")}
+    assert spoke_groups <= hub_groups
+
+
+def test_an_approval_travels_from_the_spoke_to_the_hub_and_from_the_hub_to_the_deploy_projects(world):
+    spoke_event = _event(DATA_SCIENCE, SPOKE_VERSION, "Approved")
+    spoke_rule = world.resource(world.spoke, "AWS::Events::Rule", "ForwardGroupsToHub")
+    assert pattern_matches(spoke_rule["EventPattern"], spoke_event)
+    assert not pattern_matches(spoke_rule["EventPattern"], _event(DATA_SCIENCE, SPOKE_VERSION, "Rejected"))
+    sync_rule = world.resource(world.hub, "AWS::Events::Rule", "SyncApprovedModels")
+    assert pattern_matches(sync_rule["EventPattern"], spoke_event)  # forwarded unchanged
+    assert sync_rule["EventBusName"] == world.hub["Outputs"]["HubEventBusArn"].rsplit("/", 1)[1]
+
+    hub_event = _event(HUB, HUB_VERSION, "Approved")
+    forward = world.resource(world.hub, "AWS::Events::Rule", "ForwardToDeploymentAccounts")
+    assert pattern_matches(forward["EventPattern"], hub_event)
+    assert hub_forward_targets(world) == [f"arn:aws:events:{REGION}:{DATA_SCIENCE}:event-bus/default"]
+    for project in (world.endpoint, world.multi):
+        trigger = world.resource(project, "AWS::Events::Rule", "ModelApprovalTrigger")
+        assert pattern_matches(trigger["EventPattern"], hub_event)
+
+
+def test_the_evaluator_knows_allow_from_deny():
+    """The evaluator itself: the TLS-only Deny wins over an Allow, account roots stand for their
+    principals, org paths and policy variables are honoured."""
+    bucket = {
+        "Resources": {
+            "B": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": "b",
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Sid": "Tls",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": "arn:aws:s3:::b/*",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            },
+                            {
+                                "Sid": "Own",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": "111111111111"},
+                                "Action": "s3:Put*",
+                                "Resource": "arn:aws:s3:::b/${aws:PrincipalAccount}/*",
+                            },
+                            {
+                                "Sid": "Ou",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": "*"},
+                                "Action": "s3:GetObject",
+                                "Resource": "arn:aws:s3:::b/*",
+                                "Condition": {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": ["*/ou-1/*"]}},
+                            },
+                        ]
+                    },
+                },
+            }
+        }
+    }
+    grants = Grants().add_template(bucket, "222222222222")
+    mine = Principal("arn:aws:iam::111111111111:role/r")
+    assert grants.check(need(mine, "s3:PutObject", "arn:aws:s3:::b/111111111111/k", "own")) == []
+    assert grants.check(need(mine, "s3:PutObject", "arn:aws:s3:::b/333333333333/k", "other"))
+    assert grants.check(
+        need(mine, "s3:PutObject", "arn:aws:s3:::b/111111111111/k", "http", **{"aws:SecureTransport": "false"})
+    )
+    in_ou = Principal("arn:aws:iam::555555555555:role/r", "o-x", ("o-x/r-1/ou-1/",))
+    assert grants.check(need(in_ou, "s3:GetObject", "arn:aws:s3:::b/k", "ou")) == []
+    assert grants.check(need(in_ou, "s3:PutObject", "arn:aws:s3:::b/k", "ou"))
+
+
+def _all(resolved: dict, kind: str) -> list[dict]:
+    return [r["Properties"] for r in resolved["Resources"].values() if r["Type"] == kind]
+
+
+def _event(account: str, version_arn: str, status: str) -> dict:
+    return {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Model Package State Change",
+        "account": account,
+        "region": REGION,
+        "resources": [version_arn],
+        "detail": {
+            "ModelPackageGroupName": version_arn.split("/")[1],
+            "ModelPackageArn": version_arn,
+            "ModelApprovalStatus": status,
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("make", "sids"),
+    [
+        (
+            lambda w: need(DS_PIPELINE, "sagemaker:CreateModelPackage", HUB_VERSION, "register", **PENDING),
+            {"DataScienceRegisterPendingVersions"},
+        ),
+        (
+            lambda w: need(DS_PIPELINE, "sagemaker:DescribeModelPackageGroup", HUB_GROUP_ARN, "deploy"),
+            {"DataScienceDescribeGroup", "DeploymentAccountsDeploy"},
+        ),
+        (
+            lambda w: need(NEW_STAGING, "kms:Decrypt", hub_key(w), "endpoint", **VIA_S3),
+            {"WorkloadOUsDecrypt"},
+        ),
+        (
+            lambda w: need(STAGING_ENDPOINT, "sagemaker:CreateModel", HUB_VERSION, "endpoint"),
+            {"WorkloadAccountsDeploy", "WorkloadOUsDeploy"},
+        ),
+        (
+            lambda w: need(SYNC, "sagemaker:DescribeModelPackage", SPOKE_VERSION, "sync"),
+            {"HubSyncRoleReadsVersions"},
+        ),
+        (
+            lambda w: need(DS_PIPELINE, "sts:AssumeRole", PUSH.arn, "push"),
+            {"DataScienceAccountsInOrganization"},
+        ),
+    ],
+)
+def test_which_statement_grants_what(world, make, sids):
+    assert set(world.grants().allowing(make(world))) == sids
