@@ -52,6 +52,10 @@ class BuiltProduct:
         return sha256("\n".join(lines).encode())
 
     @property
+    def seed_key_parameters(self) -> dict[str, str]:
+        return {seed: seed_key_parameter_name(seed) for seed in sorted(self.seeds)}
+
+    @property
     def resource_count(self) -> int:
         return len(self.template.get("Resources", {}))
 
@@ -159,6 +163,11 @@ def render(catalog: Catalog, progress=None) -> Build:
     if problems:
         raise InputError(problems)
 
+    from generator.taskcat import taskcat_config
+
+    files[".taskcat.yml"], problems = taskcat_config(built)
+    if problems:
+        raise InputError(problems)
     build = Build(built, portfolios, files)
     from generator.docs import product_page  # jinja2 only when there is something to render
 

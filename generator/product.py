@@ -37,6 +37,8 @@ class Product:
     # Service Catalog product type: project templates for Studio, or admin stacks.
     studio_project: bool = True
     tags: dict[str, str] = field(default_factory=dict)
+    # taskcat values for parameters without a default that generator/taskcat.py cannot guess.
+    test_parameters: dict[str, str] = field(default_factory=dict)
     # Set by discovery: the module file, for error messages.
     source: str = field(default="", compare=False)
 

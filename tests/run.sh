@@ -2,6 +2,7 @@
 # The project's whole test run, from a clean clone: creates its own virtual environments.
 #   .venv          the tool and its tests (pip install -e '.[dev]')
 #   .venv-checkov  checkov, which pins libraries that clash with ours (FACTS.md)
+#   .venv-taskcat  taskcat, likewise (it pins jsonschema<4 and urllib3<2)
 #   .venv-seed-*   each seed repository's own pinned requirements (the SageMaker SDK pins differ)
 # Usage: bash tests/run.sh [pytest args for the main suite]
 set -euo pipefail
@@ -18,6 +19,7 @@ venv() {  # venv DIR REQUIREMENT-ARGS...: create DIR once and install into it
 echo "== environments"
 venv .venv -e '.[dev]'
 venv .venv-checkov 'checkov>=3.2,<4'
+venv .venv-taskcat 'taskcat==0.9.58'
 export SMCAT_CHECKOV=$PWD/.venv-checkov/bin/checkov
 
 echo "== main suite"
@@ -28,6 +30,12 @@ echo "== build, lint and scan the bundled catalog"
 dist=$(mktemp -d)/dist
 .venv/bin/python build.py --out "$dist" --no-cache
 .venv/bin/python build.py lint --security --out "$dist"
+top=$PWD
+if (cd "$dist" && "$top/.venv-taskcat/bin/taskcat" lint) >"$dist/../taskcat.log" 2>&1; then
+  echo "taskcat lint: $(grep -c 'Linting passed' "$dist/../taskcat.log") templates passed"
+else
+  cat "$dist/../taskcat.log"; exit 1
+fi
 
 for seed in seedcode/*/; do
   seed=${seed%/}
