@@ -3,7 +3,9 @@
 Seed 000's flow. A push to `main` starts CodePipeline; CodeBuild upserts and starts the SageMaker
 Pipeline (preprocess, train, evaluate, condition on MSE, register as PendingManualApproval) in
 `seedcode/modelbuild/`. Models go into this project's model package group, or, when a hub account
-and group are given, into the shared-services (hub) registry.
+and group are given, into the shared-services (hub) registry: the model-registry-hub product's
+group policy lets the data science accounts it lists register there, as PendingManualApproval only
+(seed 000's push pattern); the hub account may read the artifacts and decrypt them.
 """
 
 from troposphere import And, Equals, GetAtt, If, Join, Not, Output, Ref, Sub, Template
@@ -43,10 +45,19 @@ def template() -> Template:
         account_list_parameter("DeploymentAccountIds", "Accounts that deploy this project's models (read access).")
     )
     hub_account = t.add_parameter(
-        account_id_parameter("HubAccountId", "Shared-services account of a hub model registry.")
+        account_id_parameter(
+            "HubAccountId",
+            "Shared-services account of a hub model registry (model-registry-hub, which must list this account "
+            "in DataScienceAccountIds).",
+        )
     )
     hub_group = t.add_parameter(
-        optional_name_parameter("HubModelPackageGroupName", "Model package group in the hub registry.", 63)
+        optional_name_parameter(
+            "HubModelPackageGroupName",
+            "Model package group in the hub registry (one of its ModelPackageGroupName1-5): versions are registered "
+            "there, pending the hub owner's approval.",
+            63,
+        )
     )
     mark_optional(
         t,

@@ -64,7 +64,7 @@ def template() -> Template:
         },
     )
 
-    # --- Conditions and rules: something must be forwarded; the hub is another account.
+    # --- Conditions and rules: something must be forwarded.
     groups = hub.add_group_conditions(t, required=False)
     t.add_condition("HasPrefix", Not(Equals(Ref(PREFIX), "")))
     t.add_rule(
@@ -74,10 +74,6 @@ def template() -> Template:
                 {
                     "Assert": Or(Not(Equals(Ref(hub.group_parameter_name(1)), "")), Not(Equals(Ref(PREFIX), ""))),
                     "AssertDescription": "Name ModelPackageGroupName1 or ForwardGroupNamePrefix.",
-                },
-                {
-                    "Assert": Not(Equals(Ref(HUB_ACCOUNT), Ref("AWS::AccountId"))),
-                    "AssertDescription": "HubAccountId is the hub's (shared-services) account, not this one.",
                 },
             ]
         },

@@ -200,3 +200,16 @@ def test_every_taggable_resource_carries_the_project_tags(template):
         assert tags["sagemaker:project-name"] == {"Ref": "SageMakerProjectName"}, logical_id
         assert tags["sagemaker:project-id"] == {"Ref": "SageMakerProjectId"}, logical_id
     assert {r["Type"] for r in template["Resources"].values()} >= TAGGED
+
+
+def test_hub_option_names_a_group_the_hub_product_can_have(template, built):
+    """HubModelPackageGroupName takes exactly the names model-registry-hub's groups take (or blank)."""
+    hub = load_template(built, "model-registry-hub")["Parameters"]["ModelPackageGroupName1"]
+    ours = template["Parameters"]["HubModelPackageGroupName"]
+    assert ours["MaxLength"] == hub["MaxLength"] == 63
+    for name in ("churn", "a", "Churn-Model-2", "a--b", "x" * 63):
+        assert re.fullmatch(ours["AllowedPattern"], name) and re.fullmatch(hub["AllowedPattern"], name), name
+    for name in ("-churn", "churn-", "churn_model", "churn.model"):
+        assert not re.fullmatch(ours["AllowedPattern"], name) and not re.fullmatch(hub["AllowedPattern"], name)
+    assert re.fullmatch(ours["AllowedPattern"], "")
+    assert "model-registry-hub" in template["Parameters"]["HubAccountId"]["Description"]
