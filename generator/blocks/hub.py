@@ -28,7 +28,6 @@ from typing import Any
 from troposphere import Equals, If, Join, Not, Or, Parameter, Ref, Split, Sub
 
 from generator.blocks.policy import Statement
-from generator.blocks.registry import group_arn, packages_arn
 
 HUB_NAME = "HubName"
 HUB_NAME_DEFAULT = "model-hub"
@@ -260,7 +259,3 @@ def for_hub_role(sid: str, hub_account: str, suffix: str, actions: list[str], re
 def pending_only(operator: str = "StringEquals") -> dict[str, Any]:
     """Condition: the request registers (or updates) a version as PendingManualApproval only."""
     return {operator: {"sagemaker:ModelApprovalStatus": PENDING}}
-
-
-def group_and_versions(name: Any) -> list[Sub]:
-    return [group_arn(name), packages_arn(name)]

@@ -125,7 +125,7 @@ def inline_function(
     dead_letter_queue: Any = None,
     timeout: int = 900,
     memory: int = 512,
-    reserved_concurrency: int = 10,
+    reserved_concurrency: int | None = None,
 ) -> awslambda.Function:
     """A Python function running `generator/lambdas/<module>.py` (`index.handler`)."""
     function = awslambda.Function(
@@ -138,10 +138,11 @@ def inline_function(
         Role=role,
         Timeout=timeout,
         MemorySize=memory,
-        ReservedConcurrentExecutions=reserved_concurrency,
         Environment=awslambda.Environment(Variables=environment),
         Tags=tags,
     )
+    if reserved_concurrency is not None:
+        function.ReservedConcurrentExecutions = reserved_concurrency
     if dead_letter_queue is not None:
         function.DeadLetterConfig = awslambda.DeadLetterConfig(TargetArn=GetAtt(dead_letter_queue, "Arn"))
     return function
