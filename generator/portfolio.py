@@ -376,5 +376,6 @@ def _key(path: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else str(part)
+            text = str(part) if re.fullmatch(r"[\w:/=+@-]+", str(part)) else repr(part)  # keys as typed
+            out += f".{text}" if out else text
     return out
