@@ -1,0 +1,138 @@
+"""API calls the publisher makes, per operation: publish to an empty account, re-publish unchanged,
+re-publish after one seed file changed.
+
+Runs offline: moto serves S3, STS and Organizations, the Service Catalog test double serves Service
+Catalog (tests/fakes/servicecatalog.py).  Counts are API calls as the program makes them (one per
+call, whatever botocore's retries do).  Two catalogs: a small one shaped like the bundled catalog
+(3 products, 2 portfolios, 4 share targets) and a synthetic one (100 products in 2 portfolios, 5
+share targets each).  A last column re-publishes the small catalog unchanged after ten more versions
+to show that reads do not grow with versions.
+
+    python bench/publish_bench.py [--products 100] [--dist DIR]   # --dist: also measure a real dist/
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SERVICE_CATALOG"):
+    os.environ.pop(_name, None)
+os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
+                  AWS_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+                  AWS_EC2_METADATA_DISABLED="true")
+
+from moto import mock_aws  # noqa: E402
+
+from generator.publish import cli  # noqa: E402
+from generator.publish.aws import Runtime, is_read_operation  # noqa: E402
+from tests.fakes.aws import client, make_session, s3_template_checker  # noqa: E402
+from tests.fakes.catalog import build_dist, default_spec, synthetic_spec  # noqa: E402
+from tests.fakes.servicecatalog import ServiceCatalogDouble  # noqa: E402
+
+BUCKET = "smcat-bench-artifacts"
+SHORT = {"servicecatalog": "sc", "s3": "s3", "sts": "sts", "organizations": "orgs"}
+
+
+def publish(dist: Path, *extra: str) -> tuple[int, Counter, float]:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(["publish", "--dist", str(dist), "--bucket", BUCKET, "--format", "json", *extra])
+    runtime = Runtime(sleep=lambda _s: None, session_factory=make_session)
+    started = time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        code = cli.run_publish(args, runtime=runtime, stdout=sink, stderr=sink)
+    return code, runtime.counter.snapshot(), time.perf_counter() - started
+
+
+def change_one_seed(spec: dict) -> dict:
+    product = next(p for p in spec["products"].values() if p["seeds"])
+    seed = next(iter(product["seeds"]))
+    files = dict(product["seeds"][seed])
+    first = sorted(files)[0]
+    files[first] += "# changed\n"
+    for p in spec["products"].values():  # every product shipping that seed gets the new zip
+        if seed in p["seeds"]:
+            p["seeds"][seed] = files
+    return spec
+
+
+def scenarios(spec: dict, work: Path, *, versions_column: bool) -> dict[str, Counter]:
+    results: dict[str, Counter] = {}
+    with mock_aws():
+        client("s3").create_bucket(Bucket=BUCKET)
+        client("organizations").create_organization(FeatureSet="ALL")
+        with ServiceCatalogDouble(template_checker=s3_template_checker):
+            dist = build_dist(work / "v0", spec)
+            for name, target in (("first", dist), ("no-op", dist)):
+                code, counts, _ = publish(target)
+                assert code == 0, f"{name}: exit {code}"
+                results[name] = counts
+            changed = build_dist(work / "v1", change_one_seed(spec))
+            code, counts, _ = publish(changed)
+            assert code == 0, f"1-file: exit {code}"
+            results["1-file"] = counts
+            if versions_column:
+                for i in range(10):
+                    target = build_dist(work / f"w{i}", change_one_seed(spec))
+                    assert publish(target)[0] == 0
+                code, counts, _ = publish(target)
+                assert code == 0
+                results["no-op+10v"] = counts
+    return results
+
+
+def table(title: str, results: dict[str, Counter]) -> str:
+    columns = list(results)
+    operations = sorted({key for counts in results.values() for key in counts},
+                        key=lambda k: (not is_read_operation(k[1]), k[0] != "servicecatalog", k))
+    width = max(len(f"{SHORT.get(s, s)}:{op}") for s, op in operations) + 4
+    lines = [title, f"{'operation':<{width}}" + "".join(f"{c:>11}" for c in columns)]
+    for service, op in operations:
+        label = f"{'R' if is_read_operation(op) else 'W'} {SHORT.get(service, service)}:{op}"
+        lines.append(f"{label:<{width}}" + "".join(f"{results[c].get((service, op), 0):>11}" for c in columns))
+    for kind, test in (("reads", True), ("writes", False)):
+        totals = [sum(n for (_, op), n in results[c].items() if is_read_operation(op) == test) for c in columns]
+        lines.append(f"{'TOTAL ' + kind:<{width}}" + "".join(f"{t:>11}" for t in totals))
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--products", type=int, default=100, help="products in the synthetic catalog")
+    parser.add_argument("--dist", type=Path, default=None, help="also measure an existing dist/ (first + no-op)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        started = time.perf_counter()
+        small = scenarios(default_spec(), work / "small", versions_column=True)
+        print(table("== small catalog: 3 products, 2 portfolios, 4 share targets ==", small))
+        print()
+        large = scenarios(synthetic_spec(args.products), work / "large", versions_column=False)
+        print(table(f"== synthetic catalog: {args.products} products, 2 portfolios, 10 share targets ==", large))
+        if args.dist is not None:
+            with mock_aws():
+                client("s3").create_bucket(Bucket=BUCKET)
+                client("organizations").create_organization(FeatureSet="ALL")
+                with ServiceCatalogDouble(template_checker=s3_template_checker):
+                    real = {name: publish(args.dist)[1] for name in ("first", "no-op")}
+            print()
+            print(table(f"== {args.dist} ==", real))
+        print(f"\n(R = read, W = write; {time.perf_counter() - started:.1f}s in total)")
+    noop = [large["no-op"], small["no-op"], small["no-op+10v"]]
+    writes = sum(n for counts in noop for (_, op), n in counts.items() if not is_read_operation(op))
+    same_reads = sum(small["no-op"].values()) == sum(small["no-op+10v"].values())
+    print(f"no-op publishes: {writes} writes; reads unchanged after 10 more versions: {same_reads}")
+    return 0 if writes == 0 and same_reads else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""``smcat plan`` and ``smcat publish``: argparse wiring for the publisher.
+
+The main CLI calls :func:`register` with its subparsers; each subcommand sets ``func``, which takes
+the parsed arguments and returns the exit code: 0 ok, 1 failure (AWS said no, a share completed
+with errors, org sharing not enabled...), 2 bad input (dist/manifest or options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+
+from .artifacts import normalize_prefix
+from .aws import DEFAULT_MAX_ATTEMPTS, Runtime
+from .manifest import ManifestError, load_catalog
+from .model import Options
+from .orgs import PreflightError
+from .planner import PlanError
+from .publisher import apply_plan, make_plan
+from .report import TerminalProgress, plan_json, render_plan, render_result, result_json
+from .state import StateError
+
+__all__ = ["register", "run_plan", "run_publish", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT"]
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]*")
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dist", type=Path, default=None,
+                        help="build output directory (default: dist, under the catalog --root when given)")
+    parser.add_argument("--region", action="append", default=None,
+                        help="region to publish to; repeat for several (default: from AWS config/env)")
+    parser.add_argument("--profile", default=None, help="AWS named profile")
+    parser.add_argument("--bucket", required=True,
+                        help="S3 bucket for templates and seed code; '{region}' is replaced by the region")
+    parser.add_argument("--prefix", default="smcat", help="S3 key prefix (default: smcat)")
+    parser.add_argument("--kms-key-id", default=None, help="KMS key for SSE-KMS uploads (id, ARN or alias)")
+    parser.add_argument("--keep-versions", type=int, default=3,
+                        help="active versions kept per product before older ones are DEPRECATED (default: 3)")
+    parser.add_argument("--prune", action="store_true",
+                        help="remove shares and product associations that are no longer configured")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    parser.add_argument("--share-timeout", type=float, default=900.0,
+                        help="seconds to wait for each share operation to complete (default: 900)")
+    parser.add_argument("--max-attempts", type=int, default=DEFAULT_MAX_ATTEMPTS,
+                        help=f"botocore adaptive-retry attempts per call (default: {DEFAULT_MAX_ATTEMPTS})")
+
+
+def register(subparsers) -> None:
+    plan = subparsers.add_parser(
+        "plan", help="show what publish would change in Service Catalog (read-only)",
+        description="Read the live Service Catalog/S3 state and print the actions publish would take.")
+    _add_options(plan)
+    plan.set_defaults(func=run_plan)
+    publish = subparsers.add_parser(
+        "publish", help="publish dist/ to Service Catalog (portfolios, products, versions, shares)",
+        description="Upload artifacts and bring portfolios, products, constraints, principals and shares "
+                    "to the state described by dist/manifest.json.")
+    _add_options(publish)
+    publish.set_defaults(func=run_publish)
+
+
+def dist_dir(args: argparse.Namespace) -> Path:
+    """--dist, else dist/ under the main CLI's --root (the build's default output), else ./dist."""
+    if args.dist is not None:
+        return Path(args.dist)
+    root = getattr(args, "root", None)
+    return Path(root) / "dist" if root is not None else Path("dist")
+
+
+def _options(args: argparse.Namespace, regions: list[str]) -> Options:
+    problems = []
+    for region in regions:
+        bucket = args.bucket.replace("{region}", region)
+        if not BUCKET.fullmatch(bucket) or ".." in bucket:
+            problems.append(f"--bucket {bucket!r} is not a valid S3 bucket name")
+    prefix = normalize_prefix(args.prefix)
+    if not PREFIX.fullmatch(prefix) or ".." in prefix.split("/"):
+        problems.append(f"--prefix {args.prefix!r} has characters unsafe in S3 keys")
+    if args.keep_versions < 1:
+        problems.append("--keep-versions must be at least 1")
+    if args.share_timeout <= 0:
+        problems.append("--share-timeout must be positive")
+    if getattr(args, "max_attempts", DEFAULT_MAX_ATTEMPTS) < 1:
+        problems.append("--max-attempts must be at least 1")
+    if problems:
+        raise ManifestError(problems)
+    return Options(bucket=args.bucket, prefix=prefix, kms_key_id=args.kms_key_id or None,
+                   keep_versions=args.keep_versions, prune=args.prune, share_timeout=args.share_timeout)
+
+
+def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = None,
+         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    runtime = runtime or getattr(args, "runtime", None) or Runtime(
+        profile=args.profile, max_attempts=getattr(args, "max_attempts", DEFAULT_MAX_ATTEMPTS))
+    progress = TerminalProgress(stderr)
+    try:
+        catalog = load_catalog(dist_dir(args))
+        profile = runtime.profile
+        if profile and profile not in runtime.session.available_profiles:
+            raise ProfileNotFound(profile=profile)
+        regions = list(dict.fromkeys(args.region or []))
+        if not regions:
+            default = runtime.default_region()
+            if not default:
+                raise ManifestError(["no region: pass --region or set AWS_REGION / a profile region"])
+            regions = [default]
+        options = _options(args, regions)
+    except ManifestError as exc:
+        print(f"error: {exc}", file=stderr)
+        return EXIT_BAD_INPUT
+    except ProfileNotFound as exc:
+        print(f"error: {exc}", file=stderr)
+        return EXIT_BAD_INPUT
+
+    try:
+        planned = make_plan(catalog, options, runtime, regions, progress)
+    except (StateError, PlanError, PreflightError) as exc:
+        print(f"error: {exc}", file=stderr)
+        print("Nothing was changed.", file=stderr)
+        return EXIT_FAILED
+    except NoCredentialsError:
+        print("error: no AWS credentials found (set AWS_PROFILE, --profile or the AWS_* variables)", file=stderr)
+        return EXIT_FAILED
+    except (ClientError, BotoCoreError) as exc:
+        print(f"error while reading the live state: {exc}", file=stderr)
+        print("Nothing was changed.", file=stderr)
+        return EXIT_FAILED
+
+    if args.format == "text":
+        print(render_plan(planned.plan), file=stdout)
+    if not apply:
+        if args.format == "json":
+            print(plan_json(planned.plan), file=stdout)
+        return EXIT_OK
+
+    result = apply_plan(catalog, options, runtime, planned, progress)
+    if args.format == "json":
+        print(result_json(planned.plan, result), file=stdout)
+    else:
+        print(render_result(result), file=stdout)
+    if not result.ok or result.warnings:
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def run_plan(args: argparse.Namespace, **kwargs) -> int:
+    return _run(args, apply=False, **kwargs)
+
+
+def run_publish(args: argparse.Namespace, **kwargs) -> int:
+    return _run(args, apply=True, **kwargs)
+
+
+def main(argv: list[str] | None = None) -> int:  # standalone use: python -m generator.publish.cli
+    parser = argparse.ArgumentParser(prog="smcat")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

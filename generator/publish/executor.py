@@ -1,0 +1,456 @@
+"""Do: apply a plan, action by action, and account for what was done.
+
+The executor never decides anything the plan did not say; it only maps manifest ids to the
+physical ids it read or created and turns each action into API calls.  On the first failure it
+stops and reports the actions applied, the one that failed (with AWS's error) and the ones not
+attempted.  Re-running the publisher afterwards re-reads live state and plans only what is missing;
+the create calls it repeats carry the same deterministic IdempotencyToken, so a create whose answer
+was lost returns the resource already made instead of a duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .artifacts import render_template
+from .aws import Clients, Runtime, error_code, retry_call
+from .manifest import Catalog
+from .model import Action, ActionOutcome, Options, Plan, PublishResult, RegionPlan, RegionResult, idempotency_token
+from .state import LiveState
+
+__all__ = ["Executor", "ActionFailed", "Progress"]
+
+SHARE_FINAL = ("COMPLETED", "COMPLETED_WITH_ERRORS", "ERROR")
+#: write calls that may hit "not found" right after the resource they name was created/associated
+EVENTUAL = ("ResourceNotFoundException",)
+BUSY = ("InvalidStateException",)
+
+
+class ActionFailed(Exception):
+    pass
+
+
+class Progress:
+    """Receives progress events; the CLI's implementation draws them (see report.py)."""
+
+    def start(self, index: int, total: int, action: Action) -> None: ...
+
+    def finish(self, index: int, total: int, action: Action, status: str, message: str = "") -> None: ...
+
+    def info(self, message: str) -> None: ...
+
+
+@dataclass
+class _Context:
+    region: str
+    clients: Clients
+    portfolios: dict[str, str] = field(default_factory=dict)
+    products: dict[str, str] = field(default_factory=dict)
+    tag_options: dict[tuple[str, str], str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def portfolio_id(self, key: str) -> str:
+        if key not in self.portfolios:
+            raise ActionFailed(f"portfolio {key} has no id (its creation did not happen)")
+        return self.portfolios[key]
+
+    def product_id(self, key: str) -> str:
+        if key not in self.products:
+            raise ActionFailed(f"product {key} has no id (its creation did not happen)")
+        return self.products[key]
+
+
+class Executor:
+    def __init__(self, catalog: Catalog, options: Options, runtime: Runtime, progress: Progress | None = None,
+                 *, eventual_attempts: int = 6):
+        self.catalog = catalog
+        self.options = options
+        self.runtime = runtime
+        self.progress = progress or Progress()
+        self.eventual_attempts = eventual_attempts
+
+    # ---------------------------------------------------------------------------------------- driver
+
+    def apply(self, plan: Plan, states: dict[str, LiveState], clients: dict[str, Clients]) -> PublishResult:
+        result = PublishResult()
+        before = self.runtime.counter.snapshot()
+        for index, region_plan in enumerate(plan.regions):
+            region_result = self._apply_region(region_plan, states[region_plan.region],
+                                               clients[region_plan.region])
+            result.regions.append(region_result)
+            if region_result.failed is not None:
+                result.not_started = [r.region for r in plan.regions[index + 1:]]
+                break
+        after = self.runtime.counter.snapshot()
+        after.subtract(before)
+        result.api_calls = {f"{svc}:{op}": n for (svc, op), n in sorted(after.items()) if n}
+        return result
+
+    def _apply_region(self, plan: RegionPlan, live: LiveState, clients: Clients) -> RegionResult:
+        ctx = _Context(plan.region, clients)
+        ctx.portfolios = {k: p.id for k, p in live.portfolios.items()}
+        ctx.products = {k: p.id for k, p in live.products.items()}
+        ctx.tag_options = dict(live.tag_option_ids or {})
+        result = RegionResult(plan.region)
+        writes = plan.writes
+        total = len(writes)
+        for index, action in enumerate(writes, start=1):
+            self.progress.start(index, total, action)
+            try:
+                outcome = self._apply(ctx, action)
+            except (ClientError, BotoCoreError, ActionFailed, OSError) as exc:
+                message = _describe_error(exc)
+                result.failed = ActionOutcome(action, "failed", message)
+                result.remaining = writes[index:]
+                self.progress.finish(index, total, action, "failed", message)
+                break
+            except KeyboardInterrupt:
+                result.failed = ActionOutcome(action, "failed", "interrupted (Ctrl-C)")
+                result.remaining = writes[index:]
+                self.progress.finish(index, total, action, "failed", "interrupted")
+                break
+            result.applied.append(outcome)
+            self.progress.finish(index, total, action, outcome.status, outcome.message)
+        result.warnings.extend(ctx.warnings)
+        return result
+
+    def _apply(self, ctx: _Context, action: Action) -> ActionOutcome:
+        handler: Callable[[_Context, Action], ActionOutcome] = getattr(
+            self, f"_{action.resource.replace('-', '_')}_{action.kind}"
+        )
+        return handler(ctx, action)
+
+    # ---------------------------------------------------------------------------------------- helpers
+
+    def _eventually(self, fn: Callable[[], Any]) -> Any:
+        """Retry "not found" right after an association/creation (eventual consistency), bounded."""
+        return retry_call(
+            fn, codes=EVENTUAL, sleep=self.runtime.sleep, attempts=self.eventual_attempts, base=1.0, cap=8.0,
+            on_retry=lambda code, n, delay: self.progress.info(f"{code}, retrying in {delay:.0f}s (attempt {n})"),
+        )
+
+    @staticmethod
+    def _ok(action: Action, message: str = "", **result) -> ActionOutcome:
+        return ActionOutcome(action, "applied", message, result)
+
+    # ---------------------------------------------------------------------------------------- S3
+
+    def _s3_object_create(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        if d.get("render_for"):
+            product = self.catalog.products[d["render_for"]]
+            body = render_template(self.catalog, product, d["bucket"], self.options.prefix)
+        else:
+            body = self.catalog.read_bytes(d["source"])
+        params: dict[str, Any] = {"Bucket": d["bucket"], "Key": d["key"], "Body": body,
+                                  "ContentType": d["content_type"]}
+        if d.get("kms_key_id"):
+            params["ServerSideEncryption"] = "aws:kms"
+            params["SSEKMSKeyId"] = d["kms_key_id"]
+        ctx.clients.s3.put_object(**params)
+        return self._ok(action, f"{len(body)} bytes")
+
+    _s3_object_update = _s3_object_create
+
+    # ---------------------------------------------------------------------------------------- portfolios
+
+    def _portfolio_create(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        params = {"DisplayName": d["DisplayName"], "ProviderName": d["ProviderName"], "Tags": d["Tags"]}
+        if d.get("Description"):
+            params["Description"] = d["Description"]
+        token = idempotency_token("portfolio", ctx.region, d["portfolio"], params)
+        response = ctx.clients.sc.create_portfolio(**params, IdempotencyToken=token)
+        portfolio_id = response["PortfolioDetail"]["Id"]
+        ctx.portfolios[d["portfolio"]] = portfolio_id
+        return self._ok(action, portfolio_id, id=portfolio_id)
+
+    def _portfolio_update(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        params: dict[str, Any] = {"Id": ctx.portfolio_id(d["portfolio"]), **d["changes"]}
+        if d["AddTags"]:
+            params["AddTags"] = d["AddTags"]
+        if d["RemoveTags"]:
+            params["RemoveTags"] = d["RemoveTags"]
+        ctx.clients.sc.update_portfolio(**params)
+        return self._ok(action)
+
+    # ---------------------------------------------------------------------------------------- TagOptions
+
+    def _tag_option_create(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        sc = ctx.clients.sc
+        option = (d["key"], d["value"])
+        option_id = d.get("tag_option_id") or ctx.tag_options.get(option)
+        if not option_id:
+            try:
+                option_id = sc.create_tag_option(Key=d["key"], Value=d["value"])["TagOptionDetail"]["Id"]
+            except ClientError as exc:
+                if error_code(exc) != "DuplicateResourceException":
+                    raise
+                found = sc.list_tag_options(Filters={"Key": d["key"], "Value": d["value"]})["TagOptionDetails"]
+                if not found:
+                    raise
+                option_id = found[0]["Id"]
+        ctx.tag_options[option] = option_id
+        portfolio_id = ctx.portfolio_id(d["portfolio"])
+        try:
+            self._eventually(lambda: sc.associate_tag_option_with_resource(ResourceId=portfolio_id,
+                                                                           TagOptionId=option_id))
+        except ClientError as exc:
+            if error_code(exc) != "DuplicateResourceException":  # already associated: the goal holds
+                raise
+        return self._ok(action, option_id, id=option_id)
+
+    def _tag_option_delete(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        try:
+            ctx.clients.sc.disassociate_tag_option_from_resource(
+                ResourceId=ctx.portfolio_id(d["portfolio"]), TagOptionId=d["tag_option_id"])
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+        return self._ok(action)
+
+    # ---------------------------------------------------------------------------------------- principals
+
+    def _principal_create(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        portfolio_id = ctx.portfolio_id(d["portfolio"])
+        self._eventually(lambda: ctx.clients.sc.associate_principal_with_portfolio(
+            PortfolioId=portfolio_id, PrincipalARN=d["PrincipalARN"], PrincipalType=d["PrincipalType"]))
+        return self._ok(action)
+
+    def _principal_delete(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        try:
+            ctx.clients.sc.disassociate_principal_from_portfolio(
+                PortfolioId=ctx.portfolio_id(d["portfolio"]), PrincipalARN=d["PrincipalARN"],
+                PrincipalType=d["PrincipalType"])
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+        return self._ok(action)
+
+    # ---------------------------------------------------------------------------------------- products
+
+    def _product_create(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = dict(action.details)
+        key = d.pop("product")
+        artifact = d.pop("artifact")
+        params = {
+            **d,
+            "ProductType": "CLOUD_FORMATION_TEMPLATE",
+            "ProvisioningArtifactParameters": {
+                "Name": artifact["Name"],
+                "Description": artifact["Description"],
+                "Info": {"LoadTemplateFromURL": artifact["LoadTemplateFromURL"]},
+                "Type": "CLOUD_FORMATION_TEMPLATE",
+            },
+        }
+        token = idempotency_token("product", ctx.region, key, params)
+        response = ctx.clients.sc.create_product(**params, IdempotencyToken=token)
+        product_id = response["ProductViewDetail"]["ProductViewSummary"]["ProductId"]
+        ctx.products[key] = product_id
+        version_id = response.get("ProvisioningArtifactDetail", {}).get("Id")
+        return self._ok(action, product_id, id=product_id, version_id=version_id)
+
+    def _product_update(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        params: dict[str, Any] = {"Id": ctx.product_id(d["product"]), **d["changes"]}
+        if d["AddTags"]:
+            params["AddTags"] = d["AddTags"]
+        if d["RemoveTags"]:
+            params["RemoveTags"] = d["RemoveTags"]
+        self._eventually(lambda: ctx.clients.sc.update_product(**params))
+        return self._ok(action)
+
+    # ---------------------------------------------------------------------------------------- versions
+
+    def _artifact_create(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        params = {
+            "ProductId": ctx.product_id(d["product"]),
+            "Parameters": {
+                "Name": d["Name"],
+                "Description": d["Description"],
+                "Info": {"LoadTemplateFromURL": d["LoadTemplateFromURL"]},
+                "Type": "CLOUD_FORMATION_TEMPLATE",
+            },
+        }
+        token = idempotency_token("artifact", ctx.region, params)
+        response = self._eventually(
+            lambda: ctx.clients.sc.create_provisioning_artifact(**params, IdempotencyToken=token))
+        version_id = response["ProvisioningArtifactDetail"]["Id"]
+        return self._ok(action, version_id, id=version_id)
+
+    def _artifact_update(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        params = {"ProductId": ctx.product_id(d["product"]), "ProvisioningArtifactId": d["artifact_id"],
+                  "Guidance": d["Guidance"]}
+        if "Active" in d:
+            params["Active"] = d["Active"]
+        ctx.clients.sc.update_provisioning_artifact(**params)
+        return self._ok(action)
+
+    _artifact_deprecate = _artifact_update
+
+    # ---------------------------------------------------------------------------------------- associations
+
+    def _association_create(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        portfolio_id, product_id = ctx.portfolio_id(d["portfolio"]), ctx.product_id(d["product"])
+        self._eventually(lambda: ctx.clients.sc.associate_product_with_portfolio(
+            ProductId=product_id, PortfolioId=portfolio_id))
+        return self._ok(action)
+
+    def _association_delete(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        sc = ctx.clients.sc
+        for constraint_id in d["constraint_ids"]:
+            try:
+                sc.delete_constraint(Id=constraint_id)
+            except ClientError as exc:
+                if error_code(exc) != "ResourceNotFoundException":
+                    raise
+        try:
+            sc.disassociate_product_from_portfolio(ProductId=d["product_id"],
+                                                   PortfolioId=ctx.portfolio_id(d["portfolio"]))
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+        return self._ok(action)
+
+    # ---------------------------------------------------------------------------------------- constraints
+
+    def _constraint_create(self, ctx: _Context, action: Action, replaced: tuple[str, ...] = ()) -> ActionOutcome:
+        d = action.details
+        sc = ctx.clients.sc
+        params = {
+            "PortfolioId": ctx.portfolio_id(d["portfolio"]),
+            "ProductId": ctx.product_id(d["product"]),
+            "Type": "LAUNCH",
+            "Parameters": d["Parameters"],
+            "Description": d["Description"],
+        }
+        token = idempotency_token("constraint", ctx.region, params, list(replaced))
+        try:
+            response = self._eventually(lambda: sc.create_constraint(**params, IdempotencyToken=token))
+        except ClientError as exc:
+            if error_code(exc) != "DuplicateResourceException":
+                raise
+            # a launch constraint appeared since the plan was made: fine if it is the one wanted
+            for page in sc.get_paginator("list_constraints_for_portfolio").paginate(
+                    PortfolioId=params["PortfolioId"], ProductId=params["ProductId"]):
+                for detail in page.get("ConstraintDetails", []):
+                    if detail.get("Type") == "LAUNCH" and detail.get("Description") == params["Description"]:
+                        return self._ok(action, detail["ConstraintId"], id=detail["ConstraintId"])
+            raise
+        constraint_id = response["ConstraintDetail"]["ConstraintId"]
+        return self._ok(action, constraint_id, id=constraint_id)
+
+    def _constraint_update(self, ctx: _Context, action: Action) -> ActionOutcome:
+        replaced = tuple(action.details.get("replace", []))
+        for constraint_id in replaced:
+            try:
+                ctx.clients.sc.delete_constraint(Id=constraint_id)
+            except ClientError as exc:
+                if error_code(exc) != "ResourceNotFoundException":
+                    raise
+        return self._constraint_create(ctx, action, replaced)
+
+    # ---------------------------------------------------------------------------------------- shares
+
+    def _share_call(self, fn: Callable[[], dict], deadline: Callable[[], bool],
+                    sleep: Callable[[float], None]) -> dict:
+        """Share operations: retry InvalidStateException (another share operation on the portfolio is
+        still running, e.g. one a previous run started) until --share-timeout."""
+
+        def attempt() -> dict:
+            return retry_call(fn, codes=BUSY, sleep=sleep, attempts=1_000, base=2.0, cap=15.0, deadline=deadline,
+                              on_retry=lambda c, n, s: self.progress.info(
+                                  f"{c}: another share operation is running, retrying in {s:.0f}s"))
+
+        return self._eventually(attempt)
+
+    def _timer(self) -> tuple[Callable[[], bool], Callable[[float], None]]:
+        """(expired, sleep): time spent counts real time and requested sleeps, so a test's no-op sleep
+        still ends the wait."""
+        started = self.runtime.clock()
+        slept = [0.0]
+
+        def expired() -> bool:
+            return max(self.runtime.clock() - started, slept[0]) >= self.options.share_timeout
+
+        def sleep(seconds: float) -> None:
+            slept[0] += seconds
+            self.runtime.sleep(seconds)
+
+        return expired, sleep
+
+    def _wait_share(self, ctx: _Context, action: Action, token: str | None, expired, sleep) -> ActionOutcome:
+        if not token:
+            return self._ok(action, "no status token returned")
+        delay = 1.0
+        while True:
+            status = ctx.clients.sc.describe_portfolio_share_status(PortfolioShareToken=token)
+            state = status.get("Status")
+            if state == "COMPLETED":
+                return self._ok(action, "completed", token=token)
+            if state in ("COMPLETED_WITH_ERRORS", "ERROR"):
+                errors = status.get("ShareDetails", {}).get("ShareErrors", [])
+                text = "; ".join(
+                    f"{e.get('Error', 'error')}: {e.get('Message', '')} (accounts {', '.join(e.get('Accounts', []))})"
+                    for e in errors
+                ) or "no details"
+                if state == "ERROR":
+                    raise ActionFailed(f"share {token} ended in ERROR: {text}")
+                warning = f"{action.target}: share completed with errors: {text}"
+                ctx.warnings.append(warning)
+                return ActionOutcome(action, "warning", warning, {"token": token, "errors": errors})
+            if expired():
+                raise ActionFailed(
+                    f"share {token} is still {state} after {self.options.share_timeout:.0f}s; it continues in "
+                    f"the background, run publish again to pick it up (or raise --share-timeout)"
+                )
+            sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _share_share(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        expired, sleep = self._timer()
+        portfolio_id = ctx.portfolio_id(d["portfolio"])
+        response = self._share_call(lambda: ctx.clients.sc.create_portfolio_share(
+            PortfolioId=portfolio_id, OrganizationNode=d["OrganizationNode"],
+            SharePrincipals=d["SharePrincipals"], ShareTagOptions=d["ShareTagOptions"]), expired, sleep)
+        return self._wait_share(ctx, action, response.get("PortfolioShareToken"), expired, sleep)
+
+    def _share_update(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        expired, sleep = self._timer()
+        portfolio_id = ctx.portfolio_id(d["portfolio"])
+        response = self._share_call(lambda: ctx.clients.sc.update_portfolio_share(
+            PortfolioId=portfolio_id, OrganizationNode=d["OrganizationNode"],
+            SharePrincipals=d["SharePrincipals"], ShareTagOptions=d["ShareTagOptions"]), expired, sleep)
+        return self._wait_share(ctx, action, response.get("PortfolioShareToken"), expired, sleep)
+
+    def _share_unshare(self, ctx: _Context, action: Action) -> ActionOutcome:
+        d = action.details
+        expired, sleep = self._timer()
+        portfolio_id = ctx.portfolio_id(d["portfolio"])
+        response = self._share_call(lambda: ctx.clients.sc.delete_portfolio_share(
+            PortfolioId=portfolio_id, OrganizationNode=d["OrganizationNode"]), expired, sleep)
+        return self._wait_share(ctx, action, response.get("PortfolioShareToken"), expired, sleep)
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        op = getattr(exc, "operation_name", "")
+        return f"{err.get('Code')} from {op}: {err.get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+

@@ -1,0 +1,123 @@
+"""Pre-flight for sharing with AWS Organizations nodes (organization, OU, member account).
+
+Sharing through ``OrganizationNode`` needs:
+
+1. Service Catalog's AWS Organizations access ``ENABLED`` in the region
+   (``get_aws_organizations_access_status``; enabled from the management account with
+   ``aws servicecatalog enable-aws-organizations-access``);
+2. the caller to be the organization's management account (``describe_organization``'s
+   ``MasterAccountId`` equals the STS caller account) or a delegated administrator for
+   ``servicecatalog.amazonaws.com`` (``list_delegated_administrators``).
+
+A delegated administrator for Service Catalog usually may not call Organizations'
+``ListDelegatedAdministrators`` (only the management account or an Organizations delegated admin
+may).  ``GetAWSOrganizationsAccessStatus`` itself can only be called by the management account or
+a delegated admin, so when it answered and the listing is denied, the caller is taken to be a
+delegated admin and the publisher says so.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from .aws import Clients, error_code
+
+__all__ = ["PreflightError", "OrgAccess", "SERVICE_PRINCIPAL"]
+
+SERVICE_PRINCIPAL = "servicecatalog.amazonaws.com"
+DENIED = ("AccessDenied", "AccessDeniedException", "AccessDeniedForDependencyException")
+
+
+class PreflightError(Exception):
+    """Sharing cannot work from this account/region; the message says what to enable."""
+
+
+def _enable_hint(region: str) -> str:
+    return (
+        "From the organization's management account run:\n"
+        f"    aws servicecatalog enable-aws-organizations-access --region {region}"
+    )
+
+
+def _register_hint(account: str) -> str:
+    return (
+        "From the organization's management account run:\n"
+        f"    aws organizations register-delegated-administrator --account-id {account} "
+        f"--service-principal {SERVICE_PRINCIPAL}\n"
+        "or publish from the management account."
+    )
+
+
+class OrgAccess:
+    """Caches the organization checks for one publish run (the caller is checked once)."""
+
+    def __init__(self) -> None:
+        self._caller: tuple[str, list[str]] | None = None
+        self._regions: set[str] = set()
+
+    def check(self, clients: Clients) -> list[str]:
+        """Raise PreflightError when org sharing cannot work; return notes for the plan otherwise."""
+        region = clients.region
+        notes: list[str] = []
+        if region not in self._regions:
+            try:
+                status = clients.sc.get_aws_organizations_access_status()["AccessStatus"]
+            except ClientError as exc:
+                raise PreflightError(
+                    f"cannot read Service Catalog's AWS Organizations access status in {region} "
+                    f"({error_code(exc)}): only the management account or a delegated administrator for "
+                    f"{SERVICE_PRINCIPAL} may share with organization nodes.\n{_enable_hint(region)}"
+                ) from None
+            if status != "ENABLED":
+                raise PreflightError(
+                    f"Service Catalog's AWS Organizations access is {status} in {region}; sharing with an "
+                    f"organization, OU or member account needs it ENABLED.\n{_enable_hint(region)}"
+                    + ("\n(UNDER_CHANGE: wait a few minutes and run again.)" if status == "UNDER_CHANGE" else "")
+                )
+            self._regions.add(region)
+        if self._caller is None:
+            self._caller = self._check_caller(clients)
+        notes.extend(self._caller[1])
+        return notes
+
+    @staticmethod
+    def _check_caller(clients: Clients) -> tuple[str, list[str]]:
+        account = clients.sts.get_caller_identity()["Account"]
+        orgs = clients.organizations
+        try:
+            organization = orgs.describe_organization()["Organization"]
+        except ClientError as exc:
+            if error_code(exc) == "AWSOrganizationsNotInUseException":
+                raise PreflightError(
+                    f"account {account} is not in an AWS organization; organization, OU and member-account "
+                    f"shares need one"
+                ) from None
+            if error_code(exc) not in DENIED:
+                raise
+            organization = {}
+        management = organization.get("MasterAccountId")
+        if management == account:
+            return account, [f"sharing as the organization's management account {account}"]
+        try:
+            paginator = orgs.get_paginator("list_delegated_administrators")
+            admins = {
+                a["Id"]
+                for page in paginator.paginate(ServicePrincipal=SERVICE_PRINCIPAL)
+                for a in page.get("DelegatedAdministrators", [])
+            }
+        except ClientError as exc:
+            if error_code(exc) not in DENIED:
+                raise
+            return account, [
+                f"could not list delegated administrators for {SERVICE_PRINCIPAL} ({error_code(exc)}); "
+                f"account {account} answered GetAWSOrganizationsAccessStatus, which only the management "
+                f"account or a delegated administrator may call, so it is taken to be a delegated administrator"
+            ]
+        if account in admins:
+            return account, [f"sharing as delegated administrator {account} for {SERVICE_PRINCIPAL}"]
+        raise PreflightError(
+            f"account {account} is neither the organization's management account"
+            + (f" ({management})" if management else "")
+            + f" nor a delegated administrator for {SERVICE_PRINCIPAL}, so it cannot share with organization "
+            f"nodes.\n{_register_hint(account)}"
+        )

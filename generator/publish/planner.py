@@ -1,0 +1,444 @@
+"""Decide: compare the catalog with the live state of a region and list the actions to take.
+
+Pure functions of (catalog, options, live state): no AWS calls, no clock.  The order of the actions
+is the order they are applied in:
+
+1. S3 artifacts (seed zips, then templates that point at them);
+2. portfolios (create / description, provider, tags), their TagOptions and principals;
+3. products (create with the first version / tags and attributes), new versions, re-activation;
+4. product-portfolio associations, then launch constraints (which need the association);
+5. deprecation of versions past --keep-versions;
+6. with --prune, removal of product associations that are no longer configured;
+7. shares, last, so that recipients never see a half-built portfolio; with --prune, unshares.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .artifacts import seed_key, template_key, template_url
+from .manifest import OWNER_TAG_PORTFOLIO, OWNER_TAG_PRODUCT, STUDIO_TAG, Catalog, Portfolio, Product
+from .model import Action, Options, RegionPlan
+from .state import LivePortfolio, LiveState, constraint_description
+
+__all__ = ["plan_region", "PlanError", "artifact_description", "QUOTAS"]
+
+QUOTAS = {
+    "portfolios_per_region": 100,
+    "products_per_region": 350,
+    "versions_per_product": 100,
+}
+
+
+class PlanError(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def artifact_description(product: Product) -> str:
+    return f"sha256:{product.content_hash}"
+
+
+def desired_portfolio_tags(portfolio: Portfolio) -> dict[str, str]:
+    return {**dict(portfolio.tags), OWNER_TAG_PORTFOLIO: portfolio.key}
+
+
+def desired_product_tags(catalog: Catalog, product: Product) -> dict[str, str]:
+    tags = {OWNER_TAG_PRODUCT: product.key}
+    if catalog.studio_visible(product.key):
+        tags[STUDIO_TAG] = "true"
+    return tags
+
+
+def product_attributes(product: Product) -> dict[str, str]:
+    return {
+        "Owner": product.owner,
+        "Description": product.description,
+        "Distributor": product.distributor,
+        "SupportEmail": product.support_email,
+        "SupportUrl": product.support_url,
+        "SupportDescription": product.support_description,
+    }
+
+
+def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def plan_region(catalog: Catalog, options: Options, live: LiveState) -> RegionPlan:
+    plan = RegionPlan(region=live.region, bucket=live.bucket, notes=list(live.notes))
+    problems: list[str] = []
+    _plan_objects(catalog, options, live, plan)
+    _plan_portfolios(catalog, live, plan, problems)
+    _plan_tag_options(catalog, live, plan)
+    _plan_principals(catalog, live, plan)
+    _plan_products(catalog, options, live, plan, problems)
+    _plan_associations(catalog, live, plan)
+    _plan_constraints(catalog, live, plan)
+    _plan_deprecations(catalog, options, live, plan)
+    _plan_stale_associations(catalog, options, live, plan)
+    _plan_shares(catalog, options, live, plan)
+    if problems:
+        raise PlanError(problems)
+    return plan
+
+
+# ------------------------------------------------------------------------------------------ S3
+
+
+def _plan_objects(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan) -> None:
+    def one(key: str, source: str, content_type: str, sha256: str, product: str | None) -> None:
+        obj = live.objects.get(key)
+        target = f"s3://{live.bucket}/{key}"
+        details = {
+            "bucket": live.bucket,
+            "key": key,
+            "source": source,
+            "sha256": sha256,
+            "content_type": content_type,
+            "kms_key_id": options.kms_key_id,
+            "render_for": product,
+        }
+        if obj is None or not obj.exists:
+            plan.actions.append(Action("create", "s3-object", target, live.region, f"upload {source}", details))
+        elif options.kms_key_id and obj.encryption != "aws:kms":
+            plan.actions.append(
+                Action("update", "s3-object", target, live.region, f"re-upload {source} with SSE-KMS", details)
+            )
+        else:
+            plan.actions.append(Action("noop", "s3-object", target, live.region, "already uploaded"))
+
+    seen: set[str] = set()
+    for product in catalog.products.values():
+        for seed in product.seeds:
+            key = seed_key(options.prefix, seed)
+            if key not in seen:
+                seen.add(key)
+                one(key, seed.path, "application/zip", seed.sha256, None)
+    for product in catalog.products.values():
+        one(template_key(options.prefix, product), product.template, "application/json",
+            product.template_sha256, product.key)
+
+
+# ------------------------------------------------------------------------------------------ portfolios
+
+
+def _plan_portfolios(catalog: Catalog, live: LiveState, plan: RegionPlan, problems: list[str]) -> None:
+    creates = 0
+    for key, portfolio in catalog.portfolios.items():
+        current = live.portfolios.get(key)
+        tags = desired_portfolio_tags(portfolio)
+        target = f"portfolio/{key}"
+        if current is None:
+            creates += 1
+            plan.actions.append(Action(
+                "create", "portfolio", target, live.region, f"create portfolio '{portfolio.display_name}'",
+                {
+                    "portfolio": key,
+                    "DisplayName": portfolio.display_name,
+                    "Description": portfolio.description,
+                    "ProviderName": portfolio.provider,
+                    "Tags": _tag_list(tags),
+                },
+            ))
+            continue
+        changes = {}
+        if current.display_name != portfolio.display_name:
+            changes["DisplayName"] = portfolio.display_name
+        if (current.description or "") != portfolio.description:
+            changes["Description"] = portfolio.description
+        if current.provider != portfolio.provider:
+            changes["ProviderName"] = portfolio.provider
+        add = {k: v for k, v in tags.items() if current.tags.get(k) != v}
+        remove = sorted(k for k in current.tags if k not in tags)
+        if changes or add or remove:
+            what = sorted(changes) + [f"+tag {k}" for k in sorted(add)] + [f"-tag {k}" for k in remove]
+            plan.actions.append(Action(
+                "update", "portfolio", target, live.region, "update " + ", ".join(what),
+                {"portfolio": key, "changes": changes, "AddTags": _tag_list(add), "RemoveTags": remove},
+            ))
+        else:
+            plan.actions.append(Action("noop", "portfolio", target, live.region, "up to date"))
+    if creates and live.portfolio_count + creates > QUOTAS["portfolios_per_region"]:
+        problems.append(
+            f"{live.region}: {live.portfolio_count} portfolios exist and {creates} more would exceed the "
+            f"quota of {QUOTAS['portfolios_per_region']} per region (raise it in Service Quotas)"
+        )
+
+
+def _plan_tag_options(catalog: Catalog, live: LiveState, plan: RegionPlan) -> None:
+    created: set[tuple[str, str]] = set()  # a TagOption is created once, then associated elsewhere
+    for key, portfolio in catalog.portfolios.items():
+        current: LivePortfolio | None = live.portfolios.get(key)
+        have = dict(current.tag_options) if current else {}
+        for option in portfolio.tag_options:
+            target = f"portfolio/{key}/tag-option/{option[0]}={option[1]}"
+            if option in have:
+                plan.actions.append(Action("noop", "tag-option", target, live.region, "associated"))
+                continue
+            known = (live.tag_option_ids or {}).get(option)
+            verb = "associate" if known or option in created else "create and associate"
+            created.add(option)
+            plan.actions.append(Action(
+                "create", "tag-option", target, live.region, f"{verb} TagOption {option[0]}={option[1]}",
+                {"portfolio": key, "key": option[0], "value": option[1], "tag_option_id": known},
+            ))
+        for option, option_id in sorted(have.items()):
+            if option not in portfolio.tag_options:
+                plan.actions.append(Action(
+                    "delete", "tag-option", f"portfolio/{key}/tag-option/{option[0]}={option[1]}", live.region,
+                    f"disassociate TagOption {option[0]}={option[1]}",
+                    {"portfolio": key, "key": option[0], "value": option[1], "tag_option_id": option_id},
+                ))
+
+
+def _plan_principals(catalog: Catalog, live: LiveState, plan: RegionPlan) -> None:
+    for key, portfolio in catalog.portfolios.items():
+        current = live.portfolios.get(key)
+        have = dict(current.principals) if current else {}
+        want = {p.arn: p.type for p in portfolio.principals}
+        for arn, kind in sorted(have.items()):
+            if want.get(arn) != kind:
+                plan.actions.append(Action(
+                    "delete", "principal", f"portfolio/{key}/principal/{arn}", live.region,
+                    f"disassociate {kind} {arn}",
+                    {"portfolio": key, "PrincipalARN": arn, "PrincipalType": kind},
+                ))
+        for arn, kind in want.items():
+            target = f"portfolio/{key}/principal/{arn}"
+            if have.get(arn) == kind:
+                plan.actions.append(Action("noop", "principal", target, live.region, "associated"))
+            else:
+                plan.actions.append(Action(
+                    "create", "principal", target, live.region, f"associate {kind} {arn}",
+                    {"portfolio": key, "PrincipalARN": arn, "PrincipalType": kind},
+                ))
+
+
+# ------------------------------------------------------------------------------------------ products
+
+
+def _plan_products(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan,
+                   problems: list[str]) -> None:
+    creates = 0
+    for key, product in catalog.products.items():
+        current = live.products.get(key)
+        tags = desired_product_tags(catalog, product)
+        url = template_url(live.bucket, live.region, template_key(options.prefix, product))
+        target = f"product/{key}"
+        if current is None:
+            creates += 1
+            attributes = {k: v for k, v in product_attributes(product).items() if v}
+            plan.actions.append(Action(
+                "create", "product", target, live.region,
+                f"create product '{product.name}' with version {product.version}",
+                {
+                    "product": key,
+                    "Name": product.name,
+                    **attributes,
+                    "Tags": _tag_list(tags),
+                    "artifact": {
+                        "Name": product.version,
+                        "Description": artifact_description(product),
+                        "LoadTemplateFromURL": url,
+                    },
+                },
+            ))
+            continue
+        # tags: only the keys the publisher manages; other tags on the product are left alone
+        add = {k: v for k, v in tags.items() if current.tags.get(k) != v}
+        remove = [STUDIO_TAG] if STUDIO_TAG in current.tags and STUDIO_TAG not in tags else []
+        # attributes: an empty manifest value leaves the live one alone (never cleared)
+        changes = {k: v for k, v in product_attributes(product).items() if v and v != current.attributes.get(k, "")}
+        if current.name != product.name:
+            changes["Name"] = product.name
+        if add or remove or changes:
+            what = sorted(changes) + [f"+tag {k}={v}" for k, v in sorted(add.items())] + [
+                f"-tag {k}" for k in remove]
+            plan.actions.append(Action(
+                "update", "product", target, live.region, "update " + ", ".join(what),
+                {"product": key, "changes": changes, "AddTags": _tag_list(add), "RemoveTags": remove},
+            ))
+        else:
+            plan.actions.append(Action("noop", "product", target, live.region, "up to date"))
+        _plan_version(product, options, live, plan, problems, url)
+    if creates and live.product_count + creates > QUOTAS["products_per_region"]:
+        problems.append(
+            f"{live.region}: {live.product_count} products exist and {creates} more would exceed the quota "
+            f"of {QUOTAS['products_per_region']} per region (raise it in Service Quotas)"
+        )
+
+
+def _plan_version(product: Product, options: Options, live: LiveState, plan: RegionPlan, problems: list[str],
+                  url: str) -> None:
+    current = live.products[product.key]
+    description = artifact_description(product)
+    matching = [a for a in current.artifacts if a.description == description]
+    target = f"product/{product.key}/version/{product.version}"
+    if not matching:
+        if len(current.artifacts) >= QUOTAS["versions_per_product"]:
+            problems.append(
+                f"{live.region}: product {product.key} already has {len(current.artifacts)} versions, the "
+                f"quota; delete old versions by hand (the publisher never deletes versions)"
+            )
+            return
+        name = product.version
+        if any(a.name == name for a in current.artifacts):  # same version, new content: keep names unique
+            name = f"{product.version}+{product.content_hash[:12]}"
+        plan.actions.append(Action(
+            "create", "artifact", f"product/{product.key}/version/{name}", live.region,
+            f"new version {name} ({description[:19]}...)",
+            {"product": product.key, "product_id": current.id, "Name": name, "Description": description,
+             "LoadTemplateFromURL": url},
+        ))
+        return
+    artifact = matching[0]
+    if artifact.guidance == "DEPRECATED" or not artifact.active:
+        plan.actions.append(Action(
+            "update", "artifact", target, live.region, f"re-activate version {artifact.name} (current content)",
+            {"product": product.key, "product_id": current.id, "artifact_id": artifact.id, "Active": True,
+             "Guidance": "DEFAULT"},
+        ))
+    else:
+        plan.actions.append(Action("noop", "artifact", target, live.region, "current version exists"))
+
+
+def _plan_deprecations(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan) -> None:
+    for key, product in catalog.products.items():
+        current = live.products.get(key)
+        if current is None:
+            continue
+        # the current version (new or existing) counts as one of --keep-versions; the others kept
+        # are the newest; on a roll-back to an old version the newer ones are deprecated too
+        description = artifact_description(product)
+        others = [a for a in current.artifacts if a.description != description]
+        ordered = sorted(others, key=lambda a: (a.created is not None, a.created or 0), reverse=True)
+        for artifact in ordered[options.keep_versions - 1:]:
+            if artifact.guidance == "DEPRECATED":
+                continue
+            plan.actions.append(Action(
+                "deprecate", "artifact", f"product/{key}/version/{artifact.name}", live.region,
+                f"deprecate version {artifact.name} (more than {options.keep_versions} newer versions)",
+                {"product": key, "product_id": current.id, "artifact_id": artifact.id, "Guidance": "DEPRECATED"},
+            ))
+
+
+# ------------------------------------------------------------------------------------------ associations
+
+
+def _plan_associations(catalog: Catalog, live: LiveState, plan: RegionPlan) -> None:
+    for key, portfolio in catalog.portfolios.items():
+        current = live.portfolios.get(key)
+        for product_key in portfolio.products:
+            product = live.products.get(product_key)
+            target = f"portfolio/{key}/product/{product_key}"
+            if current is not None and product is not None and product.id in current.product_ids:
+                plan.actions.append(Action("noop", "association", target, live.region, "associated"))
+            else:
+                plan.actions.append(Action(
+                    "create", "association", target, live.region, f"add product {product_key} to portfolio {key}",
+                    {"portfolio": key, "product": product_key},
+                ))
+
+
+def _plan_constraints(catalog: Catalog, live: LiveState, plan: RegionPlan) -> None:
+    for key, portfolio in catalog.portfolios.items():
+        current = live.portfolios.get(key)
+        parameters = portfolio.launch_parameters
+        for product_key in portfolio.products:
+            product = live.products.get(product_key)
+            target = f"portfolio/{key}/product/{product_key}/launch-constraint"
+            existing = []
+            if current is not None and product is not None:
+                existing = [c for c in current.constraints if c.product_id == product.id and c.type == "LAUNCH"]
+            details = {
+                "portfolio": key,
+                "product": product_key,
+                "Parameters": json.dumps(parameters, sort_keys=True),
+                "Description": constraint_description(parameters),
+            }
+            if not existing:
+                plan.actions.append(Action(
+                    "create", "constraint", target, live.region, f"launch constraint {json.dumps(parameters)}",
+                    details,
+                ))
+            elif len(existing) == 1 and existing[0].parameters == parameters:
+                plan.actions.append(Action("noop", "constraint", target, live.region, "launch constraint in place"))
+            else:
+                old = ", ".join(json.dumps(c.parameters) for c in existing)
+                plan.actions.append(Action(
+                    "update", "constraint", target, live.region,
+                    f"replace launch constraint {old} with {json.dumps(parameters)}",
+                    {**details, "replace": sorted(c.id for c in existing)},
+                ))
+
+
+def _plan_stale_associations(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan) -> None:
+    names = {p.id: k for k, p in live.products.items()}
+    for key, portfolio in catalog.portfolios.items():
+        current = live.portfolios.get(key)
+        if current is None:
+            continue
+        wanted = {live.products[p].id for p in portfolio.products if p in live.products}
+        for product_id in sorted(current.product_ids - wanted):
+            label = names.get(product_id, product_id)
+            if not options.prune:
+                plan.notes.append(
+                    f"product {label} is in portfolio {key} but not in its configuration; "
+                    f"run with --prune to remove it from the portfolio"
+                )
+                continue
+            constraint_ids = sorted(c.id for c in current.constraints if c.product_id == product_id)
+            plan.actions.append(Action(
+                "delete", "association", f"portfolio/{key}/product/{label}", live.region,
+                f"remove product {label} from portfolio {key} (pruned)",
+                {"portfolio": key, "product_id": product_id, "constraint_ids": constraint_ids},
+            ))
+
+
+# ------------------------------------------------------------------------------------------ shares
+
+
+def _node(share_type: str, value: str) -> dict[str, str]:
+    return {"Type": share_type, "Value": value}
+
+
+def _plan_shares(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan) -> None:
+    for key, portfolio in catalog.portfolios.items():
+        current = live.portfolios.get(key)
+        have = (current.shares or {}) if current is not None else {}
+        for share in portfolio.shares:
+            target = f"portfolio/{key}/share/{share.type}/{share.value}"
+            flags = {"SharePrincipals": share.share_principals, "ShareTagOptions": share.share_tag_options}
+            existing = have.get((share.type, share.value))
+            details = {"portfolio": key, "OrganizationNode": _node(share.type, share.value), **flags}
+            described = ", ".join(k for k, v in flags.items() if v) or "no principals/TagOptions"
+            if existing is None:
+                plan.actions.append(Action(
+                    "share", "share", target, live.region, f"share with {share.type} {share.value} ({described})",
+                    details,
+                ))
+            elif (existing.share_principals, existing.share_tag_options) != (
+                    share.share_principals, share.share_tag_options):
+                plan.actions.append(Action(
+                    "update", "share", target, live.region,
+                    f"update share with {share.type} {share.value} ({described})", details,
+                ))
+            else:
+                plan.actions.append(Action("noop", "share", target, live.region, "shared"))
+        wanted = {(s.type, s.value) for s in portfolio.shares}
+        for node_type, value in sorted(have):
+            if (node_type, value) in wanted:
+                continue
+            target = f"portfolio/{key}/share/{node_type}/{value}"
+            if options.prune:
+                plan.actions.append(Action(
+                    "unshare", "share", target, live.region, f"stop sharing with {node_type} {value} (pruned)",
+                    {"portfolio": key, "OrganizationNode": _node(node_type, value)},
+                ))
+            else:
+                plan.notes.append(
+                    f"portfolio {key} is shared with {node_type} {value}, which is not configured; "
+                    f"run with --prune to remove the share"
+                )

@@ -1,0 +1,121 @@
+"""How plans, results and progress look to people (text) and to programs (JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TextIO
+
+from .aws import CallCounter
+from .executor import Progress
+from .model import KINDS, Action, Plan, PublishResult
+
+__all__ = ["render_plan", "render_result", "plan_json", "result_json", "TerminalProgress", "SYMBOLS"]
+
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "share": ">", "unshare": "<", "deprecate": "!",
+           "noop": "="}
+
+
+def _line(action: Action) -> str:
+    return f"  {SYMBOLS[action.kind]} {action.kind:<9} {action.resource:<11} {action.target}" + (
+        f"  ({action.summary})" if action.summary else "")
+
+
+def render_plan(plan: Plan, *, show_noop: bool = False) -> str:
+    out: list[str] = []
+    for region in plan.regions:
+        prefix = plan.options.prefix or "(none)"
+        out.append(f"Plan for {region.region} (bucket {region.bucket}, prefix {prefix}):")
+        unchanged = 0
+        for action in region.actions:
+            if action.kind == "noop" and not show_noop:
+                unchanged += 1
+                continue
+            out.append(_line(action))
+        if not region.writes:
+            out.append("  nothing to change")
+        if unchanged:
+            out.append(f"  = {unchanged} up to date")
+        for note in region.notes:
+            out.append(f"  note: {note}")
+    for warning in plan.warnings:
+        out.append(f"warning: {warning}")
+    counts = plan.counts()
+    writes = sum(counts[k] for k in KINDS if k != "noop")
+    parts = [f"{counts[k]} {k}" for k in KINDS if k != "noop" and counts[k]]
+    out.append(f"Summary: {', '.join(parts) if parts else 'no changes'}; {counts['noop']} unchanged; "
+               f"{writes} write action(s).")
+    return "\n".join(out)
+
+
+def render_result(result: PublishResult) -> str:
+    out: list[str] = []
+    for region in result.regions:
+        if region.failed is None:
+            out.append(f"{region.region}: {len(region.applied)} action(s) applied.")
+            continue
+        failed = region.failed
+        out.append(f"{region.region}: FAILED at {failed.action.kind} {failed.action.target}")
+        out.append(f"    {failed.message}")
+        out.append(f"  Applied before the failure ({len(region.applied)}):")
+        out.extend("  " + _line(o.action) for o in region.applied)
+        if not region.applied:
+            out.append("      (none)")
+        out.append(f"  Not attempted ({len(region.remaining)}):")
+        out.extend("  " + _line(a) for a in region.remaining)
+        if not region.remaining:
+            out.append("      (none)")
+        out.append("  Run publish again to continue: it re-reads the live state and repeats nothing that was done.")
+    if result.not_started:
+        out.append(f"Regions not started: {', '.join(result.not_started)}")
+    for warning in result.warnings:
+        out.append(f"warning: {warning}")
+    if result.api_calls:
+        from collections import Counter
+
+        counts = Counter({tuple(k.split(":", 1)): v for k, v in result.api_calls.items()})
+        summary = CallCounter.summarize(counts)
+        out.append(f"API calls while applying: {summary['total']} ({summary['reads']} reads, "
+                   f"{summary['writes']} writes)")
+    return "\n".join(out)
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps({"plan": plan.to_dict()}, indent=2, default=str)
+
+
+def result_json(plan: Plan, result: PublishResult) -> str:
+    return json.dumps({"plan": plan.to_dict(), "result": result.to_dict()}, indent=2, default=str)
+
+
+class TerminalProgress(Progress):
+    """A live status line on a TTY; plain, one-per-action lines otherwise (logs, CI)."""
+
+    def __init__(self, stream: TextIO | None = None, *, tty: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty() if tty is None else tty
+        self._status = False
+
+    def _clear(self) -> None:
+        if self.tty and self._status:
+            self.stream.write("\r\033[K")
+            self._status = False
+
+    def start(self, index: int, total: int, action: Action) -> None:
+        if self.tty:
+            self._clear()
+            self.stream.write(f"[{index:>{len(str(total))}}/{total}] {action.kind} {action.target} ...")
+            self.stream.flush()
+            self._status = True
+
+    def finish(self, index: int, total: int, action: Action, status: str, message: str = "") -> None:
+        self._clear()
+        mark = {"applied": "ok", "warning": "WARNING", "failed": "FAILED"}.get(status, status)
+        extra = f" - {message}" if message and status != "applied" else ""
+        self.stream.write(f"[{index:>{len(str(total))}}/{total}] {action.kind} {action.target}: {mark}{extra}\n")
+        self.stream.flush()
+
+    def info(self, message: str) -> None:
+        self._clear()
+        self.stream.write(f"{message}\n")
+        self.stream.flush()

@@ -1,0 +1,353 @@
+"""Read the live state of one region: what the planner compares the catalog with.
+
+Reads only, and as few as possible: paginated list calls, plus a describe call only where no list
+call returns the needed field (portfolio and product tags, a constraint's parameters when its
+description was not written by smcat).  The number of calls grows with the number of portfolios
+and products in the catalog, not with versions or share targets.
+
+Identity: a portfolio is ours when its display name matches and it carries the tag
+``smcat:portfolio=<manifest id>``; a product when its name matches and it carries
+``smcat:product=<manifest id>``.  Same-named resources without the tag are left alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .artifacts import seed_key, template_key
+from .aws import Clients, error_code
+from .manifest import OWNER_TAG_PORTFOLIO, OWNER_TAG_PRODUCT, Catalog, Portfolio
+from .model import Options
+
+__all__ = [
+    "LiveObject",
+    "LiveArtifact",
+    "LiveProduct",
+    "LiveConstraint",
+    "LiveShare",
+    "LivePortfolio",
+    "LiveState",
+    "read_state",
+    "CONSTRAINT_MARKER",
+    "SHARE_TYPES",
+    "NODE_TYPE_OF_SHARE",
+    "StateError",
+    "PRODUCT_FIELDS",
+    "constraint_description",
+]
+
+CONSTRAINT_MARKER = "smcat launch role "
+S3_READERS = 8
+#: DescribePortfolioShares types this publisher creates (all through OrganizationNode).
+SHARE_TYPES = ("ORGANIZATION", "ORGANIZATIONAL_UNIT", "ORGANIZATION_MEMBER_ACCOUNT")
+NODE_TYPE_OF_SHARE = {
+    "ORGANIZATION": "ORGANIZATION",
+    "ORGANIZATIONAL_UNIT": "ORGANIZATIONAL_UNIT",
+    "ORGANIZATION_MEMBER_ACCOUNT": "ACCOUNT",
+}
+
+
+#: UpdateProduct/CreateProduct parameter -> ProductViewSummary member
+PRODUCT_FIELDS = {
+    "Owner": "Owner",
+    "Description": "ShortDescription",
+    "Distributor": "Distributor",
+    "SupportEmail": "SupportEmail",
+    "SupportUrl": "SupportUrl",
+    "SupportDescription": "SupportDescription",
+}
+
+
+class StateError(Exception):
+    """Live state cannot be read (missing bucket, access denied...)."""
+
+
+@dataclass
+class LiveObject:
+    key: str
+    exists: bool
+    encryption: str | None = None
+
+
+@dataclass
+class LiveArtifact:
+    id: str
+    name: str
+    description: str
+    created: Any
+    active: bool
+    guidance: str
+
+
+@dataclass
+class LiveProduct:
+    id: str
+    name: str
+    tags: dict[str, str]
+    artifacts: list[LiveArtifact] = field(default_factory=list)
+    attributes: dict[str, str] = field(default_factory=dict)  # UpdateProduct field -> current value
+
+
+@dataclass
+class LiveConstraint:
+    id: str
+    type: str
+    product_id: str
+    description: str
+    parameters: dict | None
+
+
+@dataclass
+class LiveShare:
+    node_type: str  # OrganizationNode type: ORGANIZATION | ORGANIZATIONAL_UNIT | ACCOUNT
+    value: str
+    share_principals: bool
+    share_tag_options: bool
+
+
+@dataclass
+class LivePortfolio:
+    id: str
+    display_name: str
+    description: str
+    provider: str
+    tags: dict[str, str]
+    tag_options: dict[tuple[str, str], str]  # (key, value) -> TagOption id
+    product_ids: set[str] = field(default_factory=set)
+    constraints: list[LiveConstraint] = field(default_factory=list)
+    principals: dict[str, str] = field(default_factory=dict)  # arn -> IAM | IAM_PATTERN
+    shares: dict[tuple[str, str], LiveShare] | None = None  # None: not read
+
+
+@dataclass
+class LiveState:
+    region: str
+    bucket: str
+    objects: dict[str, LiveObject] = field(default_factory=dict)
+    portfolios: dict[str, LivePortfolio] = field(default_factory=dict)
+    products: dict[str, LiveProduct] = field(default_factory=dict)
+    portfolio_count: int = 0
+    product_count: int = 0
+    tag_option_ids: dict[tuple[str, str], str] | None = None  # None: not read (not needed)
+    notes: list[str] = field(default_factory=list)
+
+
+def _pages(client, operation: str, key: str, **params) -> Iterator[dict]:
+    if client.can_paginate(operation):
+        for page in client.get_paginator(operation).paginate(**params):
+            yield from page.get(key, [])
+        return
+    token = None
+    while True:  # operations without a botocore paginator (DescribePortfolioShares)
+        page = getattr(client, operation)(**params, **({"PageToken": token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get("NextPageToken")
+        if not token:
+            return
+
+
+def _tags(items: list[dict]) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in items or []}
+
+
+def constraint_description(parameters: dict) -> str:
+    return CONSTRAINT_MARKER + json.dumps(parameters, sort_keys=True, separators=(",", ":"))
+
+
+def _parse_constraint_description(description: str) -> dict | None:
+    if not description.startswith(CONSTRAINT_MARKER):
+        return None
+    try:
+        value = json.loads(description[len(CONSTRAINT_MARKER):])
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def read_state(clients: Clients, catalog: Catalog, options: Options) -> LiveState:
+    state = LiveState(region=clients.region, bucket=options.bucket_for(clients.region))
+    _read_objects(clients, catalog, options, state)
+    _read_portfolios(clients, catalog, options, state)
+    _read_products(clients, catalog, state)
+    for key, portfolio in state.portfolios.items():
+        _read_portfolio_details(clients, catalog.portfolios[key], options, portfolio)
+    _read_tag_options(clients, catalog, state)
+    return state
+
+
+def _read_objects(clients: Clients, catalog: Catalog, options: Options, state: LiveState) -> None:
+    s3 = clients.s3
+    try:
+        s3.head_bucket(Bucket=state.bucket)
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404 or error_code(exc) in ("404", "NoSuchBucket"):
+            raise StateError(
+                f"artifact bucket {state.bucket} does not exist in {state.region}; create it first"
+            ) from None
+        if status == 403 or error_code(exc) in ("403", "AccessDenied"):
+            raise StateError(f"access denied to artifact bucket {state.bucket}") from None
+        raise
+    keys = []
+    for product in catalog.products.values():
+        keys.extend(seed_key(options.prefix, seed) for seed in product.seeds)
+        keys.append(template_key(options.prefix, product))
+
+    def head(key: str) -> LiveObject:
+        try:
+            answer = s3.head_object(Bucket=state.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return LiveObject(key, False)
+            if error_code(exc) in ("403", "AccessDenied"):
+                raise StateError(
+                    f"access denied reading s3://{state.bucket}/{key}: the publisher needs s3:GetObject, "
+                    f"s3:PutObject and s3:ListBucket on the artifact bucket"
+                ) from None
+            raise
+        return LiveObject(key, True, answer.get("ServerSideEncryption"))
+
+    # HEAD requests are independent and S3 is not throttled at this rate: a few at once
+    with ThreadPoolExecutor(max_workers=S3_READERS) as pool:
+        for obj in pool.map(head, list(dict.fromkeys(keys))):
+            state.objects[obj.key] = obj
+
+
+def _read_portfolios(clients: Clients, catalog: Catalog, options: Options, state: LiveState) -> None:
+    sc = clients.sc
+    wanted = {p.display_name: p for p in catalog.portfolios.values()}
+    listed = list(_pages(sc, "list_portfolios", "PortfolioDetails", PageSize=100))
+    state.portfolio_count = len(listed)
+    for detail in listed:
+        desired = wanted.get(detail["DisplayName"])
+        if desired is None:
+            continue
+        described = sc.describe_portfolio(Id=detail["Id"])
+        tags = _tags(described.get("Tags", []))
+        if tags.get(OWNER_TAG_PORTFOLIO) != desired.key:
+            state.notes.append(
+                f"portfolio '{detail['DisplayName']}' ({detail['Id']}) exists without the tag "
+                f"{OWNER_TAG_PORTFOLIO}={desired.key}; it is left alone"
+            )
+            continue
+        if desired.key in state.portfolios:
+            state.notes.append(
+                f"portfolio {desired.key} exists twice ({state.portfolios[desired.key].id}, {detail['Id']}); "
+                f"using the first, delete the other by hand"
+            )
+            continue
+        state.portfolios[desired.key] = LivePortfolio(
+            id=detail["Id"],
+            display_name=detail["DisplayName"],
+            description=detail.get("Description", ""),
+            provider=detail.get("ProviderName", ""),
+            tags=tags,
+            tag_options={(t["Key"], t["Value"]): t["Id"] for t in described.get("TagOptions", [])},
+        )
+
+
+def _read_products(clients: Clients, catalog: Catalog, state: LiveState) -> None:
+    sc = clients.sc
+    wanted = {p.name: p for p in catalog.products.values()}
+    listed = list(_pages(sc, "search_products_as_admin", "ProductViewDetails", ProductSource="ACCOUNT",
+                         PageSize=20))
+    state.product_count = len(listed)
+    for view in listed:
+        summary = view["ProductViewSummary"]
+        desired = wanted.get(summary["Name"])
+        if desired is None:
+            continue
+        described = sc.describe_product_as_admin(Id=summary["ProductId"])
+        tags = _tags(described.get("Tags", []))
+        if tags.get(OWNER_TAG_PRODUCT) != desired.key:
+            state.notes.append(
+                f"product '{summary['Name']}' ({summary['ProductId']}) exists without the tag "
+                f"{OWNER_TAG_PRODUCT}={desired.key}; it is left alone"
+            )
+            continue
+        if desired.key in state.products:
+            state.notes.append(
+                f"product {desired.key} exists twice ({state.products[desired.key].id}, {summary['ProductId']}); "
+                f"using the first, delete the other by hand"
+            )
+            continue
+        artifacts = [
+            LiveArtifact(
+                id=a["Id"],
+                name=a.get("Name", ""),
+                description=a.get("Description", ""),
+                created=a.get("CreatedTime"),
+                active=a.get("Active", True),
+                guidance=a.get("Guidance", "DEFAULT"),
+            )
+            for a in _pages(sc, "list_provisioning_artifacts", "ProvisioningArtifactDetails",
+                            ProductId=summary["ProductId"])
+        ]
+        attributes = {field_: summary.get(member, "") or "" for field_, member in PRODUCT_FIELDS.items()}
+        state.products[desired.key] = LiveProduct(summary["ProductId"], summary["Name"], tags, artifacts,
+                                                  attributes)
+
+
+def _read_portfolio_details(clients: Clients, desired: Portfolio, options: Options, live: LivePortfolio) -> None:
+    sc = clients.sc
+    live.product_ids = {
+        v["ProductViewSummary"]["ProductId"]
+        for v in _pages(sc, "search_products_as_admin", "ProductViewDetails", PortfolioId=live.id, PageSize=20)
+    }
+    for detail in _pages(sc, "list_constraints_for_portfolio", "ConstraintDetails", PortfolioId=live.id,
+                         PageSize=20):
+        if detail.get("Type") != "LAUNCH":
+            live.constraints.append(
+                LiveConstraint(detail["ConstraintId"], detail.get("Type", ""), detail["ProductId"],
+                               detail.get("Description", "") or "", None)
+            )
+            continue
+        description = detail.get("Description", "") or ""
+        parameters = _parse_constraint_description(description)
+        if parameters is None:  # not written by smcat: the list does not carry the parameters
+            described = sc.describe_constraint(Id=detail["ConstraintId"])
+            try:
+                parameters = json.loads(described.get("ConstraintParameters") or "{}")
+            except ValueError:
+                parameters = {}
+        live.constraints.append(
+            LiveConstraint(detail["ConstraintId"], "LAUNCH", detail["ProductId"], description, parameters)
+        )
+    live.principals = {
+        p["PrincipalARN"]: p["PrincipalType"]
+        for p in _pages(sc, "list_principals_for_portfolio", "Principals", PortfolioId=live.id, PageSize=20)
+    }
+    if desired.shares or options.prune:
+        live.shares = {}
+        for share_type in SHARE_TYPES:
+            for share in _pages(sc, "describe_portfolio_shares", "PortfolioShareDetails", PortfolioId=live.id,
+                                Type=share_type, PageSize=100):
+                node_type = NODE_TYPE_OF_SHARE[share_type]
+                live.shares[(node_type, share["PrincipalId"])] = LiveShare(
+                    node_type,
+                    share["PrincipalId"],
+                    bool(share.get("SharePrincipals")),
+                    bool(share.get("ShareTagOptions")),
+                )
+
+
+def _read_tag_options(clients: Clients, catalog: Catalog, state: LiveState) -> None:
+    needed = False
+    for key, portfolio in catalog.portfolios.items():
+        live = state.portfolios.get(key)
+        have = set(live.tag_options) if live else set()
+        if set(portfolio.tag_options) - have:
+            needed = True
+            break
+    if not needed:
+        return
+    state.tag_option_ids = {
+        (t["Key"], t["Value"]): t["Id"]
+        for t in _pages(clients.sc, "list_tag_options", "TagOptionDetails", PageSize=20)
+    }

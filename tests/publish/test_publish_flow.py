@@ -1,0 +1,618 @@
+"""End-to-end publishing against moto (S3, STS, Organizations) and the Service Catalog double."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from tests.fakes.servicecatalog import ServiceCatalogDouble
+from tests.publish.conftest import (
+    BUCKET,
+    MEMBER,
+    ORG,
+    OU,
+    build_dist,
+    client,
+    default_spec,
+    s3_template_checker,
+)
+
+STUDIO = {"Key": "sagemaker:studio-visibility", "Value": "true"}
+LAUNCH_ROLE = {"LocalRoleName": "AmazonSageMakerServiceCatalogProductsLaunchRole"}
+
+
+def write_ops(double) -> list[str]:
+    return [c.operation for c in double.writes() if c.error is None]
+
+
+def ok_calls(double, operation):
+    return [c for c in double.ops(operation) if c.error is None]
+
+
+def region_state(double):
+    return double.region("us-east-1")
+
+
+# ------------------------------------------------------------------------------------------ first publish
+
+
+def test_first_publish_creates_everything(double, dist, run_cli):
+    run = run_cli("publish", dist)
+    assert run.code == 0, run.err + run.out
+    state = region_state(double)
+    assert len(state.portfolios) == 2 and len(state.products) == 3
+
+    products = {c.params["Name"]: c.params for c in ok_calls(double, "CreateProduct")}
+    assert set(products) == {"model-build", "model-deploy", "batch-inference"}
+    for name, params in products.items():
+        assert STUDIO in params["Tags"]  # all three are in the studio-visible portfolio
+        assert {"Key": "smcat:product", "Value": name} in params["Tags"]
+        artifact = params["ProvisioningArtifactParameters"]
+        assert artifact["Name"] == "1.0.0"
+        assert artifact["Description"].startswith("sha256:")
+        assert artifact["Info"]["LoadTemplateFromURL"].startswith(f"https://{BUCKET}.s3.us-east-1.amazonaws.com/")
+        assert params["IdempotencyToken"].startswith("smcat-product-")
+
+    constraints = ok_calls(double, "CreateConstraint")
+    assert len(constraints) == 4
+    by_role = [json.loads(c.params["Parameters"]) for c in constraints]
+    assert by_role.count(LAUNCH_ROLE) == 3
+    assert {"RoleArn": "arn:aws:iam::123456789012:role/SCLaunchRole"} in by_role
+    assert all(c.params["Type"] == "LAUNCH" for c in constraints)
+
+    shares = {c.params["OrganizationNode"]["Value"]: c.params for c in ok_calls(double, "CreatePortfolioShare")}
+    assert shares[OU]["OrganizationNode"] == {"Type": "ORGANIZATIONAL_UNIT", "Value": OU}
+    assert shares[OU]["SharePrincipals"] is True and shares[OU]["ShareTagOptions"] is True
+    assert shares[MEMBER]["OrganizationNode"] == {"Type": "ACCOUNT", "Value": MEMBER}
+    assert shares[MEMBER]["SharePrincipals"] is False
+    assert shares[ORG]["OrganizationNode"]["Type"] == "ORGANIZATION"
+    assert "AccountId" not in shares[MEMBER]
+    # every share was polled to completion and is visible
+    assert {v for shares_ in state.shares.values() for (_, v) in shares_} == {OU, MEMBER, ORG, "ou-ab12-zzzzzzzz"}
+
+    principals = {(c.params["PrincipalARN"], c.params["PrincipalType"])
+                  for c in ok_calls(double, "AssociatePrincipalWithPortfolio")}
+    assert ("arn:aws:iam:::role/service-role/AmazonSageMaker*", "IAM_PATTERN") in principals
+    assert len(ok_calls(double, "CreateTagOption")) == 2
+    assert len(ok_calls(double, "AssociateTagOptionWithResource")) == 2
+    assert len(ok_calls(double, "AssociateProductWithPortfolio")) == 4
+
+    portfolio_tags = [c.params["Tags"] for c in ok_calls(double, "CreatePortfolio")]
+    assert {"Key": "smcat:portfolio", "Value": "sagemaker-projects"} in portfolio_tags[0]
+    assert {"Key": "team", "Value": "platform"} in portfolio_tags[0]
+
+    # ordering: everything a share exposes exists before the first share
+    ops = write_ops(double)
+    assert ops.index("CreatePortfolioShare") > max(i for i, op in enumerate(ops) if op == "CreateConstraint")
+    assert "us-east-1: 27 action(s) applied." in run.out
+
+
+def test_templates_get_the_seed_location_and_dist_stays_location_independent(double, dist, run_cli):
+    before = (dist / "templates" / "model-build.json").read_bytes()
+    assert run_cli("publish", dist).code == 0
+    assert (dist / "templates" / "model-build.json").read_bytes() == before
+    manifest = json.loads((dist / "manifest.json").read_text())
+    product = manifest["products"]["model-build"]
+    s3 = client("s3")
+    key = f"smcat/templates/model-build/{product['content_hash']}.json"
+    template = json.loads(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    seed_key = f"smcat/seedcode/modelbuild/{product['seedcode']['modelbuild']['sha256']}.zip"
+    assert template["Parameters"]["SeedCodeBucket"]["Default"] == BUCKET
+    assert template["Parameters"]["SeedCodeModelbuildKey"]["Default"] == seed_key
+    zipped = s3.get_object(Bucket=BUCKET, Key=seed_key)["Body"].read()
+    assert zipped == (dist / "seedcode" / "modelbuild.zip").read_bytes()
+
+
+def test_second_publish_makes_no_writes(double, dist, run_cli, runtime_factory):
+    assert run_cli("publish", dist).code == 0
+    double.reset_calls()
+    runtime = runtime_factory()
+    run = run_cli("publish", dist, runtime=runtime)
+    assert run.code == 0
+    assert double.writes() == []
+    s3_writes = [op for (svc, op) in runtime.counter.counts if svc == "s3" and not op.startswith(("Head", "Get"))]
+    assert s3_writes == []
+    assert "nothing to change" in run.out
+    # reads grow with portfolios and products only
+    counts = double.counts()
+    assert counts["DescribeProductAsAdmin"] == 3 and counts["ListProvisioningArtifacts"] == 3
+    assert counts["DescribePortfolio"] == 2 and counts["DescribePortfolioShares"] == 6
+    assert "DescribeConstraint" not in counts  # the list call + smcat's description serve
+
+
+def test_plan_is_read_only(double, dist, run_cli):
+    run = run_cli("plan", dist)
+    assert run.code == 0
+    assert double.writes() == []
+    assert "+ create    portfolio" in run.out and "> share" in run.out
+    assert client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_plan_json_is_plain_data(double, dist, run_cli):
+    run = run_cli("plan", dist, "--format", "json")
+    assert run.code == 0
+    plan = run.json["plan"]
+    kinds = {a["kind"] for r in plan["regions"] for a in r["actions"]}
+    assert kinds <= {"create", "update", "delete", "share", "unshare", "deprecate", "noop"}
+    assert plan["counts"]["share"] == 4
+    first = plan["regions"][0]["actions"][0]
+    assert set(first) == {"kind", "resource", "target", "region", "summary", "details"}
+
+
+# ------------------------------------------------------------------------------------------ changes
+
+
+def test_one_seed_change_adds_one_version_per_product_that_ships_it(double, tmp_path, run_cli):
+    spec = default_spec()
+    shared = {"common.py": "VERSION = 1\n"}
+    spec["products"]["model-build"]["seeds"]["shared"] = shared
+    spec["products"]["model-deploy"]["seeds"]["shared"] = dict(shared)
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+    double.reset_calls()
+
+    spec["products"]["model-build"]["seeds"]["shared"] = {"common.py": "VERSION = 2\n"}
+    spec["products"]["model-deploy"]["seeds"]["shared"] = {"common.py": "VERSION = 2\n"}
+    run = run_cli("publish", build_dist(tmp_path / "b", spec))
+    assert run.code == 0, run.out + run.err
+    assert write_ops(double) == ["CreateProvisioningArtifact", "CreateProvisioningArtifact"]
+    created = {c.params["ProductId"]: c.params["Parameters"] for c in ok_calls(double, "CreateProvisioningArtifact")}
+    names = {region_state(double).products[pid]["Name"] for pid in created}
+    assert names == {"model-build", "model-deploy"}
+    for parameters in created.values():
+        assert parameters["Name"].startswith("1.0.0+")  # same version, new content: unique name
+    assert "re-upload" not in run.out
+
+
+def test_single_seed_change_touches_only_its_product(double, tmp_path, run_cli):
+    spec = default_spec()
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+    double.reset_calls()
+    spec["products"]["model-build"]["seeds"]["modelbuild"] = {"pipeline.py": "print('build v2')\n"}
+    spec["products"]["model-build"]["version"] = "1.1.0"
+    run = run_cli("publish", build_dist(tmp_path / "b", spec))
+    assert run.code == 0
+    assert write_ops(double) == ["CreateProvisioningArtifact"]
+    assert ok_calls(double, "CreateProvisioningArtifact")[0].params["Parameters"]["Name"] == "1.1.0"
+    assert run.out.count("+ create    s3-object") == 2  # the new zip and the new template
+
+
+def test_versions_past_keep_versions_are_deprecated_never_deleted(double, tmp_path, run_cli):
+    spec = default_spec()
+    for version in range(1, 6):
+        spec["products"]["model-build"]["version"] = f"1.{version}.0"
+        spec["products"]["model-build"]["seeds"]["modelbuild"] = {"pipeline.py": f"v{version}\n"}
+        run = run_cli("publish", build_dist(tmp_path / f"v{version}", spec), "--keep-versions", "2")
+        assert run.code == 0, run.out + run.err
+    product = next(p for p in region_state(double).products.values() if p["Name"] == "model-build")
+    guidance = [(a["Name"], a["Guidance"]) for a in product["Artifacts"]]
+    assert guidance == [("1.1.0", "DEPRECATED"), ("1.2.0", "DEPRECATED"), ("1.3.0", "DEPRECATED"),
+                        ("1.4.0", "DEFAULT"), ("1.5.0", "DEFAULT")]
+    # each version was deprecated once, not again on later runs
+    deprecated = [c.params["ProvisioningArtifactId"] for c in ok_calls(double, "UpdateProvisioningArtifact")]
+    assert len(deprecated) == len(set(deprecated)) == 3
+    assert all(a["Active"] for a in product["Artifacts"])
+    double.reset_calls()
+    assert run_cli("publish", build_dist(tmp_path / "v5b", spec), "--keep-versions", "2").code == 0
+    assert double.writes() == []
+
+
+def test_rolling_back_reactivates_the_old_version(double, tmp_path, run_cli):
+    spec = default_spec()
+    dists = []
+    for version in range(1, 4):
+        spec["products"]["model-build"]["seeds"]["modelbuild"] = {"pipeline.py": f"v{version}\n"}
+        spec["products"]["model-build"]["version"] = f"1.{version}.0"
+        dists.append(build_dist(tmp_path / f"v{version}", spec))
+        assert run_cli("publish", dists[-1], "--keep-versions", "1").code == 0
+    double.reset_calls()
+    assert run_cli("publish", dists[0], "--keep-versions", "1").code == 0
+    assert write_ops(double) == ["UpdateProvisioningArtifact", "UpdateProvisioningArtifact"]
+    product = next(p for p in region_state(double).products.values() if p["Name"] == "model-build")
+    assert [(a["Name"], a["Guidance"]) for a in product["Artifacts"]] == [
+        ("1.1.0", "DEFAULT"), ("1.2.0", "DEPRECATED"), ("1.3.0", "DEPRECATED")]
+
+
+def test_config_changes_are_reconciled(double, tmp_path, run_cli):
+    spec = default_spec()
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+    double.reset_calls()
+    portfolio = spec["portfolios"]["sagemaker-projects"]
+    portfolio["launch_constraint"] = {"LocalRoleName": "OtherLaunchRole"}
+    portfolio["principals"] = [{"arn": "arn:aws:iam:::role/service-role/AmazonSageMaker*", "type": "IAM_PATTERN"},
+                               {"arn": "arn:aws:iam::123456789012:role/MLEngineer", "type": "IAM"}]
+    portfolio["tags"] = {"owner": "ml"}
+    portfolio["tag_options"] = {"cost-center": ["ml-1", "ml-3"]}
+    portfolio["description"] = "new description"
+    portfolio["shares"][0]["share_tag_options"] = False
+    run = run_cli("publish", build_dist(tmp_path / "b", spec))
+    assert run.code == 0, run.out + run.err
+    ops = write_ops(double)
+    assert ops.count("DeleteConstraint") == 3 and ops.count("CreateConstraint") == 3
+    assert ops.count("DisassociatePrincipalFromPortfolio") == 1 and ops.count("AssociatePrincipalWithPortfolio") == 1
+    assert ops.count("DisassociateTagOptionFromResource") == 1 and ops.count("CreateTagOption") == 1
+    assert ops.count("UpdatePortfolioShare") == 1 and "CreatePortfolioShare" not in ops
+    update = ok_calls(double, "UpdatePortfolio")[0].params
+    assert update["Description"] == "new description"
+    assert update["AddTags"] == [{"Key": "owner", "Value": "ml"}] and update["RemoveTags"] == ["team"]
+    assert json.loads(ok_calls(double, "CreateConstraint")[0].params["Parameters"]) == {
+        "LocalRoleName": "OtherLaunchRole"}
+    double.reset_calls()
+    assert run_cli("publish", build_dist(tmp_path / "b2", spec)).code == 0
+    assert double.writes() == []
+
+
+def test_studio_visibility_tag_follows_the_portfolios(double, tmp_path, run_cli):
+    spec = default_spec()
+    spec["portfolios"]["sagemaker-projects"]["studio_visibility"] = False
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+    assert all("sagemaker:studio-visibility" not in p["Tags"] for p in region_state(double).products.values())
+    double.reset_calls()
+    spec["portfolios"]["sagemaker-projects"]["studio_visibility"] = True
+    assert run_cli("publish", build_dist(tmp_path / "b", spec)).code == 0
+    updates = ok_calls(double, "UpdateProduct")
+    assert len(updates) == 3 and all(u.params["AddTags"] == [STUDIO] for u in updates)
+    double.reset_calls()
+    spec["portfolios"]["sagemaker-projects"]["studio_visibility"] = False
+    assert run_cli("publish", build_dist(tmp_path / "c", spec)).code == 0
+    assert [u.params["RemoveTags"] for u in ok_calls(double, "UpdateProduct")] == [
+        ["sagemaker:studio-visibility"]] * 3
+
+
+def test_foreign_resources_with_the_same_name_are_left_alone(double, dist, run_cli):
+    foreign = double.call("CreatePortfolio", {"DisplayName": "SageMaker MLOps project templates",
+                                              "ProviderName": "someone", "IdempotencyToken": "foreign"})
+    run = run_cli("publish", dist)
+    assert run.code == 0
+    assert "without the tag smcat:portfolio=sagemaker-projects" in run.out
+    state = region_state(double)
+    assert state.portfolios[foreign["PortfolioDetail"]["Id"]]["ProviderName"] == "someone"
+    assert len(state.portfolios) == 3
+
+
+# ------------------------------------------------------------------------------------------ prune
+
+
+def test_removed_share_is_only_unshared_with_prune(double, tmp_path, run_cli):
+    spec = default_spec()
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+    spec["portfolios"]["sagemaker-projects"]["shares"] = [
+        s for s in spec["portfolios"]["sagemaker-projects"]["shares"] if s["type"] != "ACCOUNT"]
+    changed = build_dist(tmp_path / "b", spec)
+    double.reset_calls()
+    run = run_cli("publish", changed)
+    assert run.code == 0
+    assert double.writes() == []
+    assert f"shared with ACCOUNT {MEMBER}, which is not configured; run with --prune" in run.out
+
+    plan = run_cli("plan", changed, "--prune")
+    assert f"< unshare   share       portfolio/sagemaker-projects/share/ACCOUNT/{MEMBER}" in plan.out
+
+    run = run_cli("publish", changed, "--prune")
+    assert run.code == 0
+    deletes = ok_calls(double, "DeletePortfolioShare")
+    assert [d.params["OrganizationNode"] for d in deletes] == [{"Type": "ACCOUNT", "Value": MEMBER}]
+    remaining = {v for shares in region_state(double).shares.values() for (_, v) in shares}
+    assert MEMBER not in remaining and OU in remaining
+
+
+def test_prune_removes_a_product_dropped_from_a_portfolio(double, tmp_path, run_cli):
+    spec = default_spec()
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+    spec["portfolios"]["data-science"]["products"] = []
+    changed = build_dist(tmp_path / "b", spec)
+    run = run_cli("publish", changed)
+    assert "run with --prune to remove it from the portfolio" in run.out
+    double.reset_calls()
+    assert run_cli("publish", changed, "--prune").code == 0
+    assert write_ops(double) == ["DeleteConstraint", "DisassociateProductFromPortfolio"]
+
+
+# ------------------------------------------------------------------------------------------ robustness
+
+
+@pytest.mark.parametrize(
+    "operation,nth,after",
+    [
+        ("CreateProduct", 2, True),  # created, but the answer was lost
+        ("AssociateProductWithPortfolio", 3, False),
+        ("CreateConstraint", 2, True),
+        ("CreateTagOption", 2, True),
+        ("CreatePortfolioShare", 2, False),
+        ("CreatePortfolio", 2, True),
+        ("DescribePortfolioShareStatus", 3, False),  # stopped while a share was still running
+    ],
+)
+def test_interrupted_publish_converges_without_duplicates(moto_aws, dist, run_cli, operation, nth, after):
+    with ServiceCatalogDouble(template_checker=s3_template_checker) as reference:
+        assert run_cli("publish", dist).code == 0
+    expected = reference.snapshot()
+
+    with ServiceCatalogDouble(template_checker=s3_template_checker, visibility_lag=8) as double:
+        double.inject(operation, "InjectedFault", on_call=nth, after=after, message="connection reset")
+        first = run_cli("publish", dist)
+        assert first.code == 1
+        assert "FAILED at" in first.out and "InjectedFault" in first.out
+        assert "Not attempted" in first.out
+        second = run_cli("publish", dist)
+        assert second.code == 0, second.out + second.err
+        assert double.snapshot() == expected
+        double.reset_calls()
+        assert run_cli("publish", dist).code == 0
+        assert double.writes() == []
+
+
+def test_lost_create_is_not_duplicated_even_when_not_yet_listed(moto_aws, dist, run_cli):
+    """The rerun cannot see the product yet (eventual consistency) and creates it again: the same
+    IdempotencyToken makes Service Catalog hand back the first product."""
+    with ServiceCatalogDouble(template_checker=s3_template_checker, visibility_lag=10_000) as double:
+        double.inject("CreateProduct", "InjectedFault", after=True)
+        assert run_cli("publish", dist).code == 1
+        assert len(double.region("us-east-1").products) == 1
+        run_cli("publish", dist)
+        tokens = [c.params["IdempotencyToken"] for c in double.ops("CreateProduct")]
+        assert tokens[0] == tokens[1]
+        assert len(double.region("us-east-1").products) == 3
+        names = sorted(p["Name"] for p in double.region("us-east-1").products.values())
+        assert names == ["batch-inference", "model-build", "model-deploy"]
+
+
+def test_idempotency_tokens_are_deterministic(moto_aws, dist, run_cli):
+    tokens = []
+    for _ in range(2):
+        with ServiceCatalogDouble(template_checker=s3_template_checker) as double:
+            assert run_cli("publish", dist).code == 0
+            tokens.append([c.params["IdempotencyToken"] for c in double.calls if "IdempotencyToken" in c.params])
+        client("s3").delete_objects(Bucket=BUCKET, Delete={"Objects": [
+            {"Key": o["Key"]} for o in client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]})
+    assert tokens[0] == tokens[1] and len(tokens[0]) == 2 + 3 + 4
+
+
+def test_throttling_is_retried(double, dist, run_cli, no_sleep):
+    double.throttle("ListPortfolios", times=2)
+    double.throttle("CreateProduct", times=3)
+    double.throttle("CreateConstraint", times=1, on_call=2)
+    run = run_cli("publish", dist)
+    assert run.code == 0, run.out + run.err
+    assert [c.error for c in double.ops("CreateProduct")][:4] == ["ThrottlingException"] * 3 + [None]
+    assert len(double.region("us-east-1").products) == 3
+    assert no_sleep  # backed off
+
+
+def test_throttling_beyond_max_attempts_fails_cleanly(double, dist, run_cli):
+    double.throttle("CreatePortfolio", times=50)
+    run = run_cli("publish", dist)
+    assert run.code == 1
+    assert "ThrottlingException from CreatePortfolio" in run.out
+    assert "Applied before the failure (5)" in run.out  # the S3 uploads
+
+
+def test_constraint_right_after_association_is_retried(moto_aws, dist, run_cli):
+    with ServiceCatalogDouble(template_checker=s3_template_checker, association_lag=2) as double:
+        run = run_cli("publish", dist)
+        assert run.code == 0, run.out
+        errors = [c.error for c in double.ops("CreateConstraint")]
+        assert errors.count("ResourceNotFoundException") == 8 and errors.count(None) == 4
+
+
+def test_share_in_progress_is_retried(double, dist, run_cli):
+    double.inject("CreatePortfolioShare", "InvalidStateException", times=2)
+    run = run_cli("publish", dist)
+    assert run.code == 0, run.out
+    assert [c.error for c in double.ops("CreatePortfolioShare")][:3] == ["InvalidStateException"] * 2 + [None]
+
+
+def test_share_busy_beyond_the_timeout_fails_after_bounded_retries(double, dist, run_cli):
+    double.inject("CreatePortfolioShare", "InvalidStateException", times=10_000)
+    run = run_cli("publish", dist, "--share-timeout", "60")
+    assert run.code == 1
+    assert "InvalidStateException from CreatePortfolioShare" in run.out
+    assert len(double.ops("CreatePortfolioShare")) < 15
+
+
+def test_share_completed_with_errors_is_reported(double, dist, run_cli):
+    double.share_outcomes[OU] = ("COMPLETED_WITH_ERRORS", [
+        {"Accounts": ["111122223333"], "Message": "Account is suspended", "Error": "InvalidAccount"}])
+    run = run_cli("publish", dist)
+    assert run.code == 1
+    assert "completed with errors" in run.out and "111122223333" in run.out and "Account is suspended" in run.out
+    assert len(ok_calls(double, "CreatePortfolioShare")) == 4  # the others still went ahead
+
+
+def test_share_timeout(double, dist, run_cli):
+    double.share_steps = (10_000, 20_000)
+    run = run_cli("publish", dist, "--share-timeout", "30")
+    assert run.code == 1
+    assert "still" in run.out and "run publish again" in run.out
+
+
+def test_failure_report_in_json(double, dist, run_cli):
+    double.inject("CreateConstraint", "InjectedFault", on_call=1)
+    run = run_cli("publish", dist, "--format", "json")
+    assert run.code == 1
+    result = run.json["result"]
+    region = result["regions"][0]
+    assert result["ok"] is False
+    assert region["failed"]["action"]["resource"] == "constraint"
+    assert "InjectedFault" in region["failed"]["message"]
+    assert len(region["applied"]) == 19 and len(region["remaining"]) == 7
+    assert all(a["kind"] in ("create", "share") for a in region["remaining"])
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+def test_malformed_manifest_never_reaches_aws(double, dist, run_cli, runtime_factory):
+    (dist / "manifest.json").write_text("{ not json")
+    runtime = runtime_factory()
+    run = run_cli("publish", dist, runtime=runtime)
+    assert run.code == 2
+    assert "not valid JSON" in run.err
+    assert double.calls == [] and not runtime.counter.counts
+
+
+def test_invalid_manifest_lists_every_problem(double, dist, run_cli, runtime_factory):
+    manifest = json.loads((dist / "manifest.json").read_text())
+    manifest["portfolios"]["sagemaker-projects"]["tags"]["bad;key"] = "x"
+    manifest["portfolios"]["sagemaker-projects"]["shares"][1]["share_principals"] = True
+    manifest["products"]["model-build"]["template_sha256"] = "0" * 64
+    (dist / "manifest.json").write_text(json.dumps(manifest))
+    runtime = runtime_factory()
+    run = run_cli("publish", dist, runtime=runtime)
+    assert run.code == 2
+    assert "bad;key" in run.err and "share_principals is only supported" in run.err and "sha256" in run.err
+    assert double.calls == [] and not runtime.counter.counts
+
+
+@pytest.mark.parametrize("args", [["--keep-versions", "0"], ["--prefix", "a/../b"], ["--share-timeout", "0"]])
+def test_bad_options_exit_2(double, dist, run_cli, args):
+    assert run_cli("publish", dist, *args).code == 2
+    assert double.calls == []
+
+
+def test_bad_bucket_name_exits_2(double, dist, run_cli):
+    assert run_cli("publish", dist, bucket="Not_A_Bucket").code == 2
+
+
+def test_missing_bucket_is_reported_before_any_change(double, dist, run_cli):
+    run = run_cli("publish", dist, bucket="no-such-bucket")
+    assert run.code == 1
+    assert "does not exist" in run.err and "Nothing was changed" in run.err
+    assert double.calls == []
+
+
+def test_region_quota_stops_before_anything_is_written(double, dist, run_cli):
+    for i in range(99):
+        double.call("CreatePortfolio", {"DisplayName": f"other {i}", "ProviderName": "x",
+                                        "IdempotencyToken": f"other-{i}"})
+    double.reset_calls()
+    run = run_cli("publish", dist)
+    assert run.code == 1 and "quota" in run.err
+    assert double.writes() == []
+
+
+# ------------------------------------------------------------------------------------------ organizations
+
+
+def test_org_access_disabled_stops_with_instructions(double, dist, run_cli):
+    double.set_org_access("DISABLED")
+    run = run_cli("publish", dist)
+    assert run.code == 1
+    assert "aws servicecatalog enable-aws-organizations-access" in run.err
+    assert "Nothing was changed" in run.err
+    assert double.writes() == []
+    assert not any(c.operation.endswith("PortfolioShare") for c in double.calls)
+
+
+def _fake_response(status: int, parsed: dict):
+    class Raw:
+        def stream(self, **_):
+            return iter([b""])
+
+    return AWSResponse("https://organizations.us-east-1.amazonaws.com/", status, {}, Raw()), parsed
+
+
+def _deny(status=403, code="AccessDeniedException"):
+    return lambda **_: _fake_response(status, {"Error": {"Code": code, "Message": "denied"}})
+
+
+def test_not_management_nor_delegated_admin_stops(double, dist, run_cli, runtime_factory):
+    runtime = runtime_factory()
+    runtime.session.events.register(
+        "before-call.organizations.DescribeOrganization",
+        lambda **_: _fake_response(200, {"Organization": {"Id": ORG, "MasterAccountId": "999999999999"}}))
+    run = run_cli("publish", dist, runtime=runtime)
+    assert run.code == 1
+    assert "register-delegated-administrator" in run.err and "--service-principal servicecatalog.amazonaws.com" in (
+        run.err)
+    assert double.writes() == []
+
+
+def test_delegated_admin_is_accepted(double, dist, run_cli, runtime_factory):
+    runtime = runtime_factory()
+    runtime.session.events.register(
+        "before-call.organizations.DescribeOrganization",
+        lambda **_: _fake_response(200, {"Organization": {"Id": ORG, "MasterAccountId": "999999999999"}}))
+    seen = []
+
+    def admins(params=None, **_):
+        seen.append(params)
+        return _fake_response(200, {"DelegatedAdministrators": [{"Id": "123456789012"}]})
+
+    runtime.session.events.register("before-call.organizations.ListDelegatedAdministrators", admins)
+    run = run_cli("publish", dist, runtime=runtime)
+    assert run.code == 0, run.err
+    assert "delegated administrator 123456789012" in run.out
+    assert seen and b"servicecatalog.amazonaws.com" in seen[0]["body"]
+
+
+def test_delegated_admin_that_cannot_list_admins_falls_back(double, dist, run_cli, runtime_factory):
+    runtime = runtime_factory()
+    runtime.session.events.register("before-call.organizations.DescribeOrganization", _deny())
+    runtime.session.events.register("before-call.organizations.ListDelegatedAdministrators", _deny())
+    run = run_cli("publish", dist, runtime=runtime)
+    assert run.code == 0, run.err
+    assert "taken to be a delegated administrator" in run.out
+
+
+# ------------------------------------------------------------------------------------------ S3, regions, env
+
+
+def test_sse_kms_uploads(double, dist, run_cli):
+    key_id = client("kms").create_key()["KeyMetadata"]["KeyId"]
+    assert run_cli("publish", dist).code == 0  # first without KMS
+    double.reset_calls()
+    run = run_cli("publish", dist, "--kms-key-id", key_id)
+    assert run.code == 0
+    assert run.out.count("~ update    s3-object") == 5  # re-encrypted
+    head = client("s3").head_object(Bucket=BUCKET, Key=next(
+        o["Key"] for o in client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]))
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert double.writes() == []
+    assert "nothing to change" in run_cli("publish", dist, "--kms-key-id", key_id).out
+
+
+def test_several_regions(double, dist, run_cli):
+    for region in ("us-east-1", "eu-west-1"):
+        client("s3", region).create_bucket(
+            Bucket=f"smcat-art-{region}",
+            **({} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+    run = run_cli("publish", dist, "--region", "us-east-1", "--region", "eu-west-1",
+                  bucket="smcat-art-{region}")
+    assert run.code == 0, run.err
+    for region in ("us-east-1", "eu-west-1"):
+        assert len(double.region(region).products) == 3
+        url = next(iter(double.region(region).products.values()))["Artifacts"][0]["Info"]["LoadTemplateFromURL"]
+        assert url.startswith(f"https://smcat-art-{region}.s3.{region}.amazonaws.com/")
+
+
+def test_aws_endpoint_url_is_respected(aws_env, monkeypatch):
+    from generator.publish.aws import Runtime
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SERVICE_CATALOG", "http://127.0.0.1:4567")
+    runtime = Runtime()
+    assert runtime.client("s3", "us-east-1").meta.endpoint_url == "http://127.0.0.1:4566"
+    assert runtime.client("servicecatalog", "us-east-1").meta.endpoint_url == "http://127.0.0.1:4567"
+    config = runtime.client("servicecatalog", "us-east-1").meta.config
+    assert config.retries["mode"] == "adaptive"
+
+
+def test_default_region_comes_from_the_environment(double, dist, run_cli, monkeypatch):
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    run = run_cli("plan", dist)
+    assert "Plan for us-east-1" in run.out
+
+
+def test_unknown_profile_is_bad_input(double, dist, run_cli, runtime_factory):
+    run = run_cli("plan", dist, "--profile", "nope", runtime=runtime_factory(profile="nope"))
+    assert run.code == 2 and "nope" in run.err
+    assert double.calls == []
+
+
+def test_no_region_is_bad_input(double, dist, run_cli, monkeypatch):
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION")
+    run = run_cli("plan", dist)
+    assert run.code == 2 and "no region" in run.err
