@@ -23,6 +23,7 @@ from botocore.stub import Stubber
 from hypothesis import given
 from hypothesis import strategies as st
 
+from generator.blocks import hub
 from generator.blocks.lambda_function import INLINE_LIMIT, inline_source
 
 from .conftest import DATA_SCIENCE, HUB, REGION, CrossAccountSageMaker, client_in
@@ -453,4 +454,5 @@ def test_the_embedded_code_fits_inline_and_keeps_every_function():
     module = inline_module()
     for name in ("handler", "sync", "find_synced", "copy_artifact", "log", "SyncError"):
         assert hasattr(module, name)
-    assert module.PREFIX == "pull" and module.SOURCE_KEY == real_module().SOURCE_KEY
+    assert module.PREFIX == real_module().PREFIX == hub.PULL_PREFIX  # the bucket policies' pull/ prefix
+    assert module.SOURCE_KEY == real_module().SOURCE_KEY
