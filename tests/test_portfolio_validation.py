@@ -104,7 +104,11 @@ CASES = [
         ),
         "principals: 11 IAM_PATTERN principals; Service Catalog allows 10",
     ),
-    ("tag key chars", VALID + "tags:\n  'cost#center': ml\n", "tags.'cost#center': tag key 'cost#center' has characters"),
+    (
+        "tag key chars",
+        VALID + "tags:\n  'cost#center': ml\n",
+        "tags.'cost#center': tag key 'cost#center' has characters",
+    ),
     ("tag value chars", VALID + "tags:\n  team: 'a;b'\n", "tags.team: tag value 'a;b' has characters"),
     ("tag key reserved", VALID + "tags:\n  'aws:owner': me\n", "uses the reserved prefix 'aws:'"),
     ("tag key too long", VALID + f"tags:\n  {'k' * 129}: v\n", "must be at most 128 characters (it has 129)"),

@@ -71,7 +71,9 @@ def test_missing_checkov_is_a_clear_error(tmp_path, monkeypatch, capsys):
 def test_github_annotations(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     path = tmp_path / "bad.json"
-    path.write_text(json.dumps({"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "X"}}}}}))
+    path.write_text(
+        json.dumps({"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "X"}}}}})
+    )
     assert main(["lint", str(path)]) == 1
     annotations = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
     assert any(a.startswith(f"::error file={path},line=") and "title=E1020::" in a for a in annotations), annotations
