@@ -268,13 +268,7 @@ def template() -> Template:
                             "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
                             "Resource": GetAtt(key, "Arn"),
                         },
-                        {
-                            "Sid": "RegisterPendingVersions",
-                            "Effect": "Allow",
-                            "Action": "sagemaker:CreateModelPackage",
-                            "Resource": group_resources,
-                            "Condition": hub.pending_only("StringEqualsIfExists"),
-                        },
+                        hub.register_pending_versions(group_resources),
                     ),
                 )
             ],
@@ -371,13 +365,7 @@ def template() -> Template:
                             ],
                             "Resource": group_resources,
                         },
-                        {
-                            "Sid": "RegisterPendingVersions",
-                            "Effect": "Allow",
-                            "Action": "sagemaker:CreateModelPackage",
-                            "Resource": group_resources,
-                            "Condition": hub.pending_only("StringEqualsIfExists"),
-                        },
+                        hub.register_pending_versions(group_resources),
                     ),
                 )
             ],

@@ -256,6 +256,17 @@ def for_hub_role(sid: str, hub_account: str, suffix: str, actions: list[str], re
     }
 
 
+def register_pending_versions(group_resources: Any) -> Statement:
+    """Identity-policy statement: create model package versions in the hub groups, pending approval only."""
+    return {
+        "Sid": "RegisterPendingVersions",
+        "Effect": "Allow",
+        "Action": "sagemaker:CreateModelPackage",
+        "Resource": group_resources,
+        "Condition": pending_only("StringEqualsIfExists"),
+    }
+
+
 def pending_only(operator: str = "StringEquals") -> dict[str, Any]:
     """Condition: the request registers (or updates) a version as PendingManualApproval only."""
     return {operator: {"sagemaker:ModelApprovalStatus": PENDING}}
