@@ -88,7 +88,10 @@ SCHEMA: dict[str, Any] = {
                         **_TEXT,
                         "description": "An OU id (ou-...), account id (12 digits) or organization id (o-...).",
                     },
-                    "share_principals": {**_FLAG, "default": True},
+                    "share_principals": {
+                        **_FLAG,
+                        "description": "Share principal associations (OUs and the organization; default true there).",
+                    },
                     "share_tag_options": {**_FLAG, "default": True},
                 },
             },
@@ -225,11 +228,19 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> dict[s
         kind, reason = _share_type(share["target"])
         if reason:
             problem(("shares", index, "target"), reason)
+        # Principal sharing is for OUs and the organization only (CreatePortfolioShare).
+        by_node = kind != "ACCOUNT"
+        if share.get("share_principals") and not by_node:
+            problem(
+                ("shares", index, "share_principals"),
+                "principals can be shared with OUs and the organization, not with an account; "
+                "associate the account's principals in the portfolio instead",
+            )
         shares.append(
             {
                 "type": kind,
                 "value": share["target"],
-                "share_principals": share.get("share_principals", True),
+                "share_principals": share.get("share_principals", by_node),
                 "share_tag_options": share.get("share_tag_options", True),
             }
         )

@@ -68,6 +68,11 @@ CASES = [
     ("root", VALID.replace("ou-ab12-abcdefgh", "r-ab12"), "'r-ab12' is a root; Service Catalog shares with OUs"),
     ("malformed root", VALID.replace("ou-ab12-abcdefgh", "r-A"), "'r-A' is not a valid root id"),
     ("account id", VALID.replace("ou-ab12-abcdefgh", "'12345678901'"), "'12345678901' is not a valid account id"),
+    (
+        "account principals",
+        VALID + "  - target: '123456789012'\n    share_principals: true\n",
+        "shares[1].share_principals: principals can be shared with OUs and the organization, not with an account",
+    ),
     ("organization id", VALID.replace("ou-ab12-abcdefgh", "o-short"), "'o-short' is not a valid organization id"),
     (
         "principal ARN",

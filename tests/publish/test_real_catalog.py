@@ -1,0 +1,55 @@
+"""The repository's own catalog, built for real, published through the Service Catalog double."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from tests.conftest import ROOT, main
+
+
+def build_real_dist(tmp_path):
+    out = tmp_path / "dist"
+    assert main(["--root", str(ROOT), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    return out
+
+
+def test_real_catalog_publishes_and_republishes_with_no_writes(double, tmp_path, run_cli):
+    dist = build_real_dist(tmp_path)
+    manifest = json.loads((dist / "manifest.json").read_text())
+    first = run_cli("publish", dist)
+    assert first.code == 0, first.err + first.out
+
+    created = {c.params["Name"]: c.params for c in double.ops("CreateProduct") if c.error is None}
+    assert set(created) == set(manifest["products"])
+    studio = {"Key": "sagemaker:studio-visibility", "Value": "true"}
+    projects = set(manifest["portfolios"]["sagemaker-projects"]["products"])
+    for name, params in created.items():
+        assert (studio in params["Tags"]) == (name in projects), name
+        assert params["ProvisioningArtifactParameters"]["Description"].endswith(
+            manifest["products"][name]["content_hash"]
+        )
+
+    constraints = [json.loads(c.params["Parameters"]) for c in double.ops("CreateConstraint") if c.error is None]
+    assert {"LocalRoleName": "AmazonSageMakerServiceCatalogProductsLaunchRole"} in constraints
+    assert {"LocalRoleName": "MLPlatformAdminLaunchRole"} in constraints
+    shares = [c.params for c in double.ops("CreatePortfolioShare") if c.error is None]
+    assert {"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-ab12-mlworkloads"} in [s["OrganizationNode"] for s in shares]
+
+    writes = len(double.writes())
+    again = run_cli("publish", dist)
+    assert again.code == 0, again.err + again.out
+    assert len(double.writes()) == writes
+
+
+def test_rebuilt_catalog_in_another_place_is_still_a_no_op(double, tmp_path, run_cli):
+    """The content hash does not depend on where the catalog was built from."""
+    assert run_cli("publish", build_real_dist(tmp_path / "a")).code == 0
+    writes = len(double.writes())
+    copy = tmp_path / "elsewhere"
+    for name in ("products", "portfolios", "seedcode"):
+        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", ".venv*"))
+    out = tmp_path / "b" / "dist"
+    assert main(["--root", str(copy), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    assert run_cli("publish", out).code == 0
+    assert len(double.writes()) == writes
