@@ -40,6 +40,21 @@ class Catalog:
         except ValueError:
             return str(path)
 
+    def check_layout(self) -> None:
+        """A catalog root has products/ and portfolios/; anything else is a mistyped --root."""
+        missing = [name for name in ("products", "portfolios") if not (self.root / name).is_dir()]
+        if missing:
+            raise InputError(
+                [
+                    Problem(
+                        str(self.root),
+                        "",
+                        f"is not a catalog root: no {' or '.join(m + '/' for m in missing)} "
+                        "(run from the catalog's directory or pass --root)",
+                    )
+                ]
+            )
+
     def product_files(self) -> list[Path]:
         return sorted(p for p in self.products_dir.glob("*.py") if not p.name.startswith("_"))
 

@@ -12,6 +12,8 @@ from generator.catalog import Catalog
 from generator.errors import InputError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# Commands that read the catalog's sources, so need a catalog root.
+CATALOG_COMMANDS = {"build", "list"}
 
 
 def _add_build(sub) -> None:
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None, default_root: Path | None = None) -> int
     args = p.parse_args(argv)
     args.root = args.root.resolve()
     try:
+        if args.command in CATALOG_COMMANDS:
+            Catalog(args.root).check_layout()
         return args.func(args)
     except InputError as exc:
         for problem in exc.problems:
@@ -109,6 +113,9 @@ def main(argv: list[str] | None = None, default_root: Path | None = None) -> int
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _first_command_position(argv: list[str]) -> int:

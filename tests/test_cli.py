@@ -79,3 +79,26 @@ def test_every_command_has_help(command):
         [sys.executable, str(ROOT / "build.py"), *command, "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and result.stdout.startswith("usage: smcat")
+
+
+def test_build_outside_a_catalog_is_bad_input_and_writes_nothing(tmp_path, capsys):
+    assert main(["--root", str(tmp_path), "build"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {tmp_path}: is not a catalog root: no products/ or portfolios/ "
+        "(run from the catalog's directory or pass --root)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_into_a_closed_pipe_is_not_a_traceback():
+    # The reader goes away before the program writes (its start-up alone takes longer).
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "--root", str(ROOT), "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()
+    err = process.stderr.read()
+    assert process.wait() == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
