@@ -44,7 +44,7 @@ def test_it_is_an_admin_product_in_the_admin_portfolio_only(built):
     manifest = json.loads((built / "manifest.json").read_text())
     assert manifest["products"]["target-account-bootstrap"]["studio_project"] is False
     admin = manifest["portfolios"]["ml-admin"]
-    assert admin["products"] == ["target-account-bootstrap"] and admin["studio_visibility"] is False
+    assert "target-account-bootstrap" in admin["products"] and admin["studio_visibility"] is False
     studio = manifest["portfolios"]["sagemaker-projects"]
     assert {"multi-account-deploy", "cross-account-endpoint"} <= set(studio["products"])
     assert "target-account-bootstrap" not in studio["products"]
