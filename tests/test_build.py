@@ -147,3 +147,18 @@ def test_rebuild_repairs_a_tampered_dist(catalog, tmp_path, capsys):
     assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
     assert tree(out) == good
     assert capsys.readouterr().out.strip().endswith("written")
+
+
+def test_every_product_is_in_a_portfolio_that_matches_its_audience(built):
+    manifest = json.loads((built / "manifest.json").read_text())
+    portfolios = manifest["portfolios"]
+    for name, product in manifest["products"].items():
+        holders = [p for p in portfolios.values() if name in p["products"]]
+        assert holders, f"{name} is in no portfolio: nobody could launch it"
+        # Studio project templates go to Studio-visible portfolios; admin stacks never do.
+        assert all(p["studio_visibility"] == product["studio_project"] for p in holders), name
+    assert sorted(portfolios["ml-admin"]["products"]) == [
+        "model-registry-hub",
+        "registry-spoke",
+        "target-account-bootstrap",
+    ]
