@@ -45,9 +45,6 @@ def product_page(built) -> str:
         }
         for name, p in template.get("Parameters", {}).items()
     ]
-    counts: dict[str, int] = {}
-    for resource in template.get("Resources", {}).values():
-        counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
     resources = [
         {"id": rid, "type": r["Type"], "condition": r.get("Condition", "")}
         for rid, r in template.get("Resources", {}).items()
@@ -58,7 +55,6 @@ def product_page(built) -> str:
         description=template.get("Description", ""),
         parameters=parameters,
         resources=resources,
-        resource_types=sorted(counts.items()),
         outputs=outputs,
         content_hash=built.content_hash,
     )
