@@ -86,7 +86,7 @@ def parser(default_root: Path | None = None) -> argparse.ArgumentParser:
     for add in (_add_build, _add_lint, _add_list, _add_schema):
         add(sub)
     try:
-        from generator.publish.cli import register
+        from generator.publish.commands import register
     except ImportError:
         pass
     else:

@@ -102,3 +102,13 @@ def test_output_into_a_closed_pipe_is_not_a_traceback():
     err = process.stderr.read()
     assert process.wait() == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_build_does_not_load_the_publisher():
+    """Start-up stays cheap: boto3 is imported only by the commands that talk to AWS."""
+    code = (
+        "import sys; from generator.cli import main; main(['--root', sys.argv[1], 'list']); "
+        "print('boto3' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr

@@ -18,6 +18,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from .commands import DEFAULT_MAX_ATTEMPTS
+
 __all__ = [
     "Runtime",
     "Clients",
@@ -28,7 +30,6 @@ __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
 ]
 
-DEFAULT_MAX_ATTEMPTS = 10
 READ_PREFIXES = ("Describe", "List", "Get", "Search", "Scan", "Head")
 
 

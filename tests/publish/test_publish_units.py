@@ -290,15 +290,19 @@ def test_progress_plain_and_tty(dist):
     assert tty.getvalue().endswith("FAILED - boom\n")
 
 
-def test_register_adds_plan_and_publish():
+def test_register_adds_plan_and_publish(monkeypatch):
+    # The commands load the publisher only when they run: they dispatch to cli.run_*.
+    monkeypatch.setattr(cli, "run_publish", lambda args, **kw: "published")
+    monkeypatch.setattr(cli, "run_plan", lambda args, **kw: "planned")
     parser = argparse.ArgumentParser(prog="smcat")
     cli.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["publish", "--bucket", "b", "--region", "us-east-1", "--region", "eu-west-1",
                               "--prune", "--keep-versions", "5", "--format", "json", "--kms-key-id", "alias/x",
                               "--share-timeout", "60", "--prefix", "p", "--profile", "prod"])
-    assert args.func is cli.run_publish
+    assert args.func(args) == "published"
     assert args.region == ["us-east-1", "eu-west-1"] and args.prune and args.keep_versions == 5
-    assert parser.parse_args(["plan", "--bucket", "b"]).func is cli.run_plan
+    plan_args = parser.parse_args(["plan", "--bucket", "b"])
+    assert plan_args.func(plan_args) == "planned"
     assert cli.dist_dir(parser.parse_args(["plan", "--bucket", "b"])) == Path("dist")
     with_root = parser.parse_args(["plan", "--bucket", "b"])
     with_root.root = Path("/catalog")
