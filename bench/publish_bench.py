@@ -1,9 +1,9 @@
 """API calls the publisher makes, per operation: publish to an empty account, re-publish unchanged,
-re-publish after one seed file changed.
+re-publish after one seed file changed.  First the repository's own (bundled) catalog, built for real.
 
 Runs offline: moto serves S3, STS and Organizations, the Service Catalog test double serves Service
 Catalog (tests/fakes/servicecatalog.py).  Counts are API calls as the program makes them (one per
-call, whatever botocore's retries do).  Two catalogs: a small one shaped like the bundled catalog
+call, whatever botocore's retries do).  Then two made-up catalogs: a small one shaped like the bundled catalog
 (3 products, 2 portfolios, 4 share targets) and a synthetic one (100 products in 2 portfolios, 5
 share targets each).  A last column re-publishes the small catalog unchanged after ten more versions
 to show that reads do not grow with versions.
@@ -90,6 +90,40 @@ def scenarios(spec: dict, work: Path, *, versions_column: bool) -> dict[str, Cou
     return results
 
 
+def bundled_scenarios(work: Path) -> dict[str, Counter]:
+    """The repository's own catalog: built, published, re-published, then one seed file changed."""
+    import shutil
+
+    from generator.cli import main as smcat
+
+    sources = work / "sources"
+    for name in ("products", "portfolios", "seedcode"):
+        shutil.copytree(REPO / name, sources / name, ignore=shutil.ignore_patterns("__pycache__", ".*cache"))
+
+    def build(out: Path) -> Path:
+        import contextlib
+        import io
+
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert smcat(["--root", str(sources), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+        return out
+
+    results: dict[str, Counter] = {}
+    with mock_aws():
+        client("s3").create_bucket(Bucket=BUCKET)
+        client("organizations").create_organization(FeatureSet="ALL")
+        with ServiceCatalogDouble(template_checker=s3_template_checker):
+            dist = build(work / "bundled-v0")
+            for name in ("first", "no-op"):
+                code, results[name], _ = publish(dist)
+                assert code == 0, f"{name}: exit {code}"
+            readme = sources / "seedcode" / "modeldeploy" / "README.md"  # shipped by two products
+            readme.write_text(readme.read_text() + "\nChanged.\n")
+            code, results["1-file"], _ = publish(build(work / "bundled-v1"))
+            assert code == 0, f"1-file: exit {code}"
+    return results
+
+
 def table(title: str, results: dict[str, Counter]) -> str:
     columns = list(results)
     operations = sorted({key for counts in results.values() for key in counts},
@@ -113,6 +147,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         started = time.perf_counter()
+        bundled = bundled_scenarios(work / "bundled")
+        print(table("== bundled catalog (this repository): 6 products, 2 portfolios ==", bundled))
+        print()
         small = scenarios(default_spec(), work / "small", versions_column=True)
         print(table("== small catalog: 3 products, 2 portfolios, 4 share targets ==", small))
         print()
@@ -127,7 +164,7 @@ def main() -> int:
             print()
             print(table(f"== {args.dist} ==", real))
         print(f"\n(R = read, W = write; {time.perf_counter() - started:.1f}s in total)")
-    noop = [large["no-op"], small["no-op"], small["no-op+10v"]]
+    noop = [bundled["no-op"], large["no-op"], small["no-op"], small["no-op+10v"]]
     writes = sum(n for counts in noop for (_, op), n in counts.items() if not is_read_operation(op))
     same_reads = sum(small["no-op"].values()) == sum(small["no-op+10v"].values())
     print(f"no-op publishes: {writes} writes; reads unchanged after 10 more versions: {same_reads}")
