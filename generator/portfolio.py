@@ -144,9 +144,31 @@ def load_portfolios(files: list[Path], products: set[str] | None, rel=lambda p: 
             problems.append(Problem(where, "display_name", f"{name!r} is also the display name in {seen_names[name]}"))
         seen_names.setdefault(name, where)
         portfolios.append(portfolio)
+    problems += _visibility_conflicts(portfolios)
     if problems:
         raise InputError(problems)
     return portfolios
+
+
+def _visibility_conflicts(portfolios: list[Portfolio]) -> list[Problem]:
+    """The sagemaker:studio-visibility tag sits on the product, so its portfolios must agree on it."""
+    first: dict[str, Portfolio] = {}
+    problems = []
+    for portfolio in portfolios:
+        for index, product in enumerate(portfolio.config["products"]):
+            other = first.setdefault(product, portfolio)
+            visible = portfolio.config["studio_visibility"]
+            if other.config["studio_visibility"] != visible:
+                problems.append(
+                    Problem(
+                        portfolio.file,
+                        f"products[{index}]",
+                        f"{product!r} is also in {other.file}, which sets studio_visibility "
+                        f"{str(other.config['studio_visibility']).lower()}; the tag is on the product, "
+                        "so every portfolio holding it must agree",
+                    )
+                )
+    return problems
 
 
 def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[Problem], Portfolio | None]:

@@ -193,3 +193,13 @@ def test_cli_exit_code_and_no_traceback(catalog, tmp_path):
         "(ou-, 4-32 lowercase letters or digits, -, 8-32 more)"
     ]
     assert not (tmp_path / "d").exists()
+
+
+def test_portfolios_disagreeing_on_a_products_studio_visibility(catalog, capsys, tmp_path):
+    write(catalog, VALID)
+    write(catalog, VALID.replace("Test portfolio", "Admin") + "studio_visibility: false\n", "zz-admin.yaml")
+    lines = errors(catalog, capsys, tmp_path)
+    assert lines == [
+        "error: portfolios/zz-admin.yaml: products[0]: 'model-build' is also in portfolios/sagemaker-projects.yaml, "
+        "which sets studio_visibility true; the tag is on the product, so every portfolio holding it must agree"
+    ]
