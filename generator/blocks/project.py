@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from troposphere import Parameter, Ref, Sub, Tags, Template
 
-# The CreateProject API's own limits (botocore model). The id is narrowed to lowercase because
-# it goes into S3 bucket names; Studio only ever generates ids of the form p-<12 lowercase>.
+# The CreateProject API's own limits (botocore model), narrowed to lowercase: SageMaker writes
+# names lowercased into ARNs (model-package-group/<name>), so policies built from a mixed-case
+# name would match nothing; and the id goes into S3 bucket names. Studio only ever generates ids
+# of the form p-<12 lowercase>.
 PROJECT_NAME_MAX = 32
 PROJECT_ID_MAX = 20
-PROJECT_NAME_PATTERN = "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
+PROJECT_NAME_PATTERN = "^[a-z0-9](-*[a-z0-9]){0,31}$"
 PROJECT_ID_PATTERN = "^[a-z0-9](-*[a-z0-9]){0,19}$"
 
 PROJECT_NAME = "SageMakerProjectName"
@@ -26,7 +28,8 @@ def project_parameters() -> list[Parameter]:
         MinLength=1,
         MaxLength=PROJECT_NAME_MAX,
         AllowedPattern=PROJECT_NAME_PATTERN,
-        ConstraintDescription="1-32 letters, digits and single or repeated hyphens, not at either end.",
+        ConstraintDescription="1-32 lowercase letters, digits and hyphens, not at either end "
+        "(SageMaker lowercases names in ARNs, so this template's policies need lowercase names).",
     )
     project_id = Parameter(
         PROJECT_ID,

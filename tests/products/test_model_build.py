@@ -50,7 +50,9 @@ def test_project_parameters_follow_the_api(template):
     name = template["Parameters"]["SageMakerProjectName"]
     project_id = template["Parameters"]["SageMakerProjectId"]
     assert (name["MinLength"], name["MaxLength"]) == (1, 32)
-    assert name["AllowedPattern"] == "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$"
+    # The API's pattern narrowed to lowercase (SageMaker lowercases names in ARNs).
+    assert name["AllowedPattern"] == "^[a-z0-9](-*[a-z0-9]){0,31}$"
+    assert re.fullmatch(name["AllowedPattern"], "churn-model") and not re.fullmatch(name["AllowedPattern"], "Churn")
     assert (project_id["MinLength"], project_id["MaxLength"]) == (1, 20)
     assert re.fullmatch(project_id["AllowedPattern"], "p-abcdef123456")
 

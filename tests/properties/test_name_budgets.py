@@ -24,7 +24,7 @@ def sagemaker_names(alphabet: str, max_size: int):
     return st.one_of(end, st.tuples(end, inner, end).map("".join))
 
 
-project_names = sagemaker_names("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 32)
+project_names = sagemaker_names("abcdefghijklmnopqrstuvwxyz0123456789", 32)
 project_ids = sagemaker_names("abcdefghijklmnopqrstuvwxyz0123456789", 20)
 
 
