@@ -440,5 +440,5 @@ def _plan_shares(catalog: Catalog, options: Options, live: LiveState, plan: Regi
             else:
                 plan.notes.append(
                     f"portfolio {key} is shared with {node_type} {value}, which is not configured; "
-                    f"run with --prune to remove the share"
+                    f"run with --prune to remove the share (kept)"
                 )

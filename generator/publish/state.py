@@ -323,18 +323,19 @@ def _read_portfolio_details(clients: Clients, desired: Portfolio, options: Optio
         p["PrincipalARN"]: p["PrincipalType"]
         for p in _pages(sc, "list_principals_for_portfolio", "Principals", PortfolioId=live.id, PageSize=20)
     }
-    if desired.shares or options.prune:
-        live.shares = {}
-        for share_type in SHARE_TYPES:
-            for share in _pages(sc, "describe_portfolio_shares", "PortfolioShareDetails", PortfolioId=live.id,
-                                Type=share_type, PageSize=100):
-                node_type = NODE_TYPE_OF_SHARE[share_type]
-                live.shares[(node_type, share["PrincipalId"])] = LiveShare(
-                    node_type,
-                    share["PrincipalId"],
-                    bool(share.get("SharePrincipals")),
-                    bool(share.get("ShareTagOptions")),
-                )
+    # always read (one paginated list per share type, whatever the number of targets), so that a
+    # share nobody configured is reported even when the portfolio has no shares configured
+    live.shares = {}
+    for share_type in SHARE_TYPES:
+        for share in _pages(sc, "describe_portfolio_shares", "PortfolioShareDetails", PortfolioId=live.id,
+                            Type=share_type, PageSize=100):
+            node_type = NODE_TYPE_OF_SHARE[share_type]
+            live.shares[(node_type, share["PrincipalId"])] = LiveShare(
+                node_type,
+                share["PrincipalId"],
+                bool(share.get("SharePrincipals")),
+                bool(share.get("ShareTagOptions")),
+            )
 
 
 def _read_tag_options(clients: Clients, catalog: Catalog, state: LiveState) -> None:

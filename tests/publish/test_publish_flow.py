@@ -616,3 +616,21 @@ def test_no_region_is_bad_input(double, dist, run_cli, monkeypatch):
     monkeypatch.delenv("AWS_REGION")
     run = run_cli("plan", dist)
     assert run.code == 2 and "no region" in run.err
+
+
+def test_share_of_a_portfolio_without_configured_shares_is_reported(double, tmp_path, run_cli):
+    """Shares are read even when none is configured and --prune is off: the plan reports the stray one."""
+    spec = default_spec()
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+    spec["portfolios"]["data-science"]["shares"] = []
+    changed = build_dist(tmp_path / "b", spec)
+    double.reset_calls()
+    run = run_cli("plan", changed)
+    assert run.code == 0, run.err
+    assert ("portfolio data-science is shared with ORGANIZATIONAL_UNIT ou-ab12-zzzzzzzz, which is not "
+            "configured; run with --prune to remove the share (kept)") in run.out
+    assert double.writes() == []
+    # reads stay one list per share type per portfolio
+    assert double.counts()["DescribePortfolioShares"] == 6
+    pruned = run_cli("plan", changed, "--prune")
+    assert "< unshare   share       portfolio/data-science/share/ORGANIZATIONAL_UNIT/ou-ab12-zzzzzzzz" in pruned.out
