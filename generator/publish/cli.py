@@ -19,11 +19,18 @@ from .artifacts import normalize_prefix
 from .aws import Runtime
 from .commands import DEFAULT_MAX_ATTEMPTS, register
 from .manifest import ManifestError, load_catalog
-from .model import Options
-from .orgs import PreflightError
+from .model import Options, Plan
 from .planner import PlanError
 from .publisher import apply_plan, make_plan
-from .report import TerminalProgress, plan_json, render_plan, render_result, result_json
+from .report import (
+    TerminalProgress,
+    failure_json,
+    plan_json,
+    render_plan,
+    render_result,
+    result_error,
+    result_json,
+)
 from .state import StateError
 
 __all__ = ["register", "run_plan", "run_publish", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT"]
@@ -66,9 +73,22 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
          stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    as_json = getattr(args, "format", "text") == "json"
     runtime = runtime or getattr(args, "runtime", None) or Runtime(
         profile=args.profile, max_attempts=getattr(args, "max_attempts", DEFAULT_MAX_ATTEMPTS))
     progress = TerminalProgress(stderr)
+
+    def fail(code: int, message: str, *, plan: Plan | None = None, nothing_changed: bool = True) -> int:
+        """Report a failure before anything was applied: the message on stderr and, with --format
+        json, a JSON object on stdout."""
+        print(f"error: {message}", file=stderr)
+        if nothing_changed:
+            print("Nothing was changed.", file=stderr)
+        if as_json:
+            status = "bad-input" if code == EXIT_BAD_INPUT else "failed"
+            print(failure_json(status, message, plan=plan), file=stdout)
+        return code
+
     try:
         catalog = load_catalog(dist_dir(args))
         profile = runtime.profile
@@ -81,37 +101,34 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
                 raise ManifestError(["no region: pass --region or set AWS_REGION / a profile region"])
             regions = [default]
         options = _options(args, regions)
-    except ManifestError as exc:
-        print(f"error: {exc}", file=stderr)
-        return EXIT_BAD_INPUT
-    except ProfileNotFound as exc:
-        print(f"error: {exc}", file=stderr)
-        return EXIT_BAD_INPUT
+    except (ManifestError, ProfileNotFound) as exc:
+        return fail(EXIT_BAD_INPUT, str(exc), nothing_changed=False)
 
     try:
         planned = make_plan(catalog, options, runtime, regions, progress)
-    except (StateError, PlanError, PreflightError) as exc:
-        print(f"error: {exc}", file=stderr)
-        print("Nothing was changed.", file=stderr)
-        return EXIT_FAILED
+    except (StateError, PlanError) as exc:
+        return fail(EXIT_FAILED, str(exc))
     except NoCredentialsError:
-        print("error: no AWS credentials found (set AWS_PROFILE, --profile or the AWS_* variables)", file=stderr)
-        return EXIT_FAILED
+        return fail(EXIT_FAILED, "no AWS credentials found (set AWS_PROFILE, --profile or the AWS_* variables)",
+                    nothing_changed=False)
     except (ClientError, BotoCoreError) as exc:
-        print(f"error while reading the live state: {exc}", file=stderr)
-        print("Nothing was changed.", file=stderr)
-        return EXIT_FAILED
+        return fail(EXIT_FAILED, f"while reading the live state: {exc}")
 
-    if args.format == "text":
+    if not as_json:
         print(render_plan(planned.plan), file=stdout)
+    if planned.preflight:
+        # the whole plan was shown; what stops it comes after it, and publish writes nothing
+        return fail(EXIT_FAILED, "\n".join(planned.preflight), plan=planned.plan)
     if not apply:
-        if args.format == "json":
+        if as_json:
             print(plan_json(planned.plan), file=stdout)
         return EXIT_OK
 
     result = apply_plan(catalog, options, runtime, planned, progress)
-    if args.format == "json":
+    if as_json:
         print(result_json(planned.plan, result), file=stdout)
+        if not result.ok or result.warnings:
+            print(f"error: {result_error(result)}", file=stderr)
     else:
         print(render_result(result), file=stdout)
     if not result.ok or result.warnings:

@@ -54,6 +54,7 @@ class OrgAccess:
     def __init__(self) -> None:
         self._caller: tuple[str, list[str]] | None = None
         self._regions: set[str] = set()
+        self._caller_error: str | None = None
 
     def check(self, clients: Clients) -> list[str]:
         """Raise PreflightError when org sharing cannot work; return notes for the plan otherwise."""
@@ -75,8 +76,14 @@ class OrgAccess:
                     + ("\n(UNDER_CHANGE: wait a few minutes and run again.)" if status == "UNDER_CHANGE" else "")
                 )
             self._regions.add(region)
+        if self._caller_error is not None:
+            raise PreflightError(self._caller_error)
         if self._caller is None:
-            self._caller = self._check_caller(clients)
+            try:
+                self._caller = self._check_caller(clients)
+            except PreflightError as exc:
+                self._caller_error = str(exc)  # the caller is the same in every region: checked once
+                raise
         notes.extend(self._caller[1])
         return notes
 

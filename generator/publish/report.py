@@ -10,7 +10,8 @@ from .aws import CallCounter
 from .executor import Progress
 from .model import KINDS, Action, Plan, PublishResult
 
-__all__ = ["render_plan", "render_result", "plan_json", "result_json", "TerminalProgress", "SYMBOLS"]
+__all__ = ["render_plan", "render_result", "plan_json", "result_json", "result_error", "failure_json",
+           "TerminalProgress", "SYMBOLS"]
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "share": ">", "unshare": "<", "deprecate": "!",
            "noop": "="}
@@ -81,11 +82,44 @@ def render_result(result: PublishResult) -> str:
 
 
 def plan_json(plan: Plan) -> str:
-    return json.dumps({"plan": plan.to_dict()}, indent=2, default=str)
+    return json.dumps({"status": "ok", "plan": plan.to_dict()}, indent=2, default=str)
+
+
+def result_error(result: PublishResult) -> str:
+    """One message for a publish that did not fully succeed ("" when it did)."""
+    parts = [f"{r.region}: {r.failed.action.kind} {r.failed.action.target} failed: {r.failed.message}"
+             for r in result.regions if r.failed is not None]
+    if result.not_started:
+        parts.append(f"regions not started: {', '.join(result.not_started)}")
+    parts.extend(result.warnings)
+    return "; ".join(parts)
 
 
 def result_json(plan: Plan, result: PublishResult) -> str:
-    return json.dumps({"plan": plan.to_dict(), "result": result.to_dict()}, indent=2, default=str)
+    """The plan and the outcome; top-level ``status``, ``error``, ``applied`` and ``remaining`` (every
+    write not applied, the not-started regions' included) are the same as in a failure object."""
+    failed = not result.ok or bool(result.warnings)
+    remaining = [a.to_dict() for r in result.regions for a in r.remaining]
+    remaining += [a.to_dict() for r in plan.regions if r.region in result.not_started for a in r.writes]
+    return json.dumps({
+        "status": "failed" if failed else "ok",
+        "error": result_error(result) if failed else None,
+        "applied": [o.action.to_dict() for r in result.regions for o in r.applied],
+        "remaining": remaining,
+        "plan": plan.to_dict(),
+        "result": result.to_dict(),
+    }, indent=2, default=str)
+
+
+def failure_json(status: str, error: str, *, plan: Plan | None = None) -> str:
+    """A failure before anything was applied: nothing applied, every planned write remaining."""
+    return json.dumps({
+        "status": status,
+        "error": error,
+        "applied": [],
+        "remaining": [a.to_dict() for a in plan.writes] if plan is not None else [],
+        "plan": plan.to_dict() if plan is not None else None,
+    }, indent=2, default=str)
 
 
 class TerminalProgress(Progress):

@@ -634,3 +634,55 @@ def test_share_of_a_portfolio_without_configured_shares_is_reported(double, tmp_
     assert double.counts()["DescribePortfolioShares"] == 6
     pruned = run_cli("plan", changed, "--prune")
     assert "< unshare   share       portfolio/data-science/share/ORGANIZATIONAL_UNIT/ou-ab12-zzzzzzzz" in pruned.out
+
+
+def test_plan_prints_the_whole_plan_then_the_preflight_problem(double, dist, run_cli):
+    double.set_org_access("DISABLED")
+    run = run_cli("plan", dist)
+    assert run.code == 1
+    # the full plan first: every region, every action, the summary line ...
+    assert "Plan for us-east-1" in run.out
+    assert "+ create    portfolio   portfolio/sagemaker-projects" in run.out
+    assert run.out.count("> share") == 4 and "Summary:" in run.out
+    # ... then what stops it
+    assert "aws servicecatalog enable-aws-organizations-access" in run.err
+    assert double.writes() == []
+
+
+def test_preflight_failure_in_json_is_one_object_on_stdout(double, dist, run_cli):
+    double.set_org_access("DISABLED")
+    for command in ("plan", "publish"):
+        run = run_cli(command, dist, "--format", "json")
+        assert run.code == 1
+        answer = run.json  # stdout is one JSON object
+        assert answer["status"] == "failed"
+        assert "enable-aws-organizations-access" in answer["error"]
+        assert answer["applied"] == []
+        assert len(answer["remaining"]) == 27 and answer["plan"]["counts"]["share"] == 4
+        assert "enable-aws-organizations-access" in run.err  # and the message for people
+    assert double.writes() == []
+    assert client("s3").list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_apply_failure_in_json_has_status_error_applied_remaining(double, dist, run_cli):
+    double.inject("CreateConstraint", "InjectedFault", on_call=1)
+    run = run_cli("publish", dist, "--format", "json")
+    assert run.code == 1
+    answer = run.json
+    assert answer["status"] == "failed"
+    assert "InjectedFault" in answer["error"] and "constraint" in answer["error"]
+    assert len(answer["applied"]) == 19 and len(answer["remaining"]) == 7
+    assert answer["remaining"][0]["resource"] == "constraint"
+    assert "InjectedFault" in run.err
+
+
+def test_state_error_and_bad_input_in_json(double, dist, run_cli):
+    run = run_cli("publish", dist, "--format", "json", bucket="no-such-bucket")
+    assert run.code == 1
+    assert run.json["status"] == "failed" and "does not exist" in run.json["error"]
+    assert run.json["applied"] == [] and run.json["remaining"] == []
+    assert "does not exist" in run.err
+    run = run_cli("publish", dist, "--format", "json", "--keep-versions", "0")
+    assert run.code == 2
+    assert run.json["status"] == "bad-input" and "--keep-versions" in run.json["error"]
+    assert "--keep-versions" in run.err
