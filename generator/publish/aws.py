@@ -121,6 +121,13 @@ class Clients:
     def s3(self):
         return self._get("s3", self.region)
 
+    def s3_in(self, region: str):
+        """S3 client for the artifact bucket's own region (no cross-region redirects)."""
+        return self._get("s3", region)
+
+    def kms_in(self, region: str):
+        return self._get("kms", region)
+
     @property
     def sts(self):
         return self._get("sts", self.region)

@@ -39,7 +39,11 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         "--bucket", required=True, help="S3 bucket for templates and seed code; '{region}' is replaced by the region"
     )
     parser.add_argument("--prefix", default="smcat", help="S3 key prefix (default: smcat)")
-    parser.add_argument("--kms-key-id", default=None, help="KMS key for SSE-KMS uploads (id, ARN or alias)")
+    parser.add_argument(
+        "--kms-key-id",
+        default=None,
+        help="KMS key for SSE-KMS uploads (id, ARN or alias); '{region}' is replaced by the region",
+    )
     parser.add_argument(
         "--keep-versions",
         type=int,

@@ -151,7 +151,7 @@ class Executor:
         if d.get("kms_key_id"):
             params["ServerSideEncryption"] = "aws:kms"
             params["SSEKMSKeyId"] = d["kms_key_id"]
-        ctx.clients.s3.put_object(**params)
+        ctx.clients.s3_in(d.get("bucket_region") or ctx.region).put_object(**params)
         return self._ok(action, f"{len(body)} bytes")
 
     _s3_object_update = _s3_object_create

@@ -37,13 +37,17 @@ WRITE_KINDS = tuple(k for k in KINDS if k != "noop")
 class Options:
     bucket: str  # may contain "{region}"
     prefix: str = "smcat"
-    kms_key_id: str | None = None
+    kms_key_id: str | None = None  # may contain "{region}"
     keep_versions: int = 3
     prune: bool = False
     share_timeout: float = 900.0
 
     def bucket_for(self, region: str) -> str:
         return self.bucket.replace("{region}", region)
+
+    def kms_key_for(self, region: str) -> str | None:
+        """--kms-key-id with "{region}" replaced, like --bucket (a KMS key lives in one region)."""
+        return self.kms_key_id.replace("{region}", region) if self.kms_key_id else None
 
 
 @dataclass

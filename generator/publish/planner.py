@@ -93,11 +93,12 @@ def _plan_objects(catalog: Catalog, options: Options, live: LiveState, plan: Reg
         target = f"s3://{live.bucket}/{key}"
         details = {
             "bucket": live.bucket,
+            "bucket_region": live.bucket_region,
             "key": key,
             "source": source,
             "sha256": sha256,
             "content_type": content_type,
-            "kms_key_id": options.kms_key_id,
+            "kms_key_id": options.kms_key_for(live.region),
             "render_for": product,
         }
         if obj is None or not obj.exists:
@@ -225,7 +226,7 @@ def _plan_products(catalog: Catalog, options: Options, live: LiveState, plan: Re
     for key, product in catalog.products.items():
         current = live.products.get(key)
         tags = desired_product_tags(catalog, product)
-        url = template_url(live.bucket, live.region, template_key(options.prefix, product))
+        url = template_url(live.bucket, live.bucket_region, template_key(options.prefix, product))
         target = f"product/{key}"
         if current is None:
             creates += 1

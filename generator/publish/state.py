@@ -129,6 +129,7 @@ class LivePortfolio:
 class LiveState:
     region: str
     bucket: str
+    bucket_region: str = ""  # where the bucket really is (HeadBucket); "" = the region itself
     objects: dict[str, LiveObject] = field(default_factory=dict)
     portfolios: dict[str, LivePortfolio] = field(default_factory=dict)
     products: dict[str, LiveProduct] = field(default_factory=dict)
@@ -136,6 +137,9 @@ class LiveState:
     product_count: int = 0
     tag_option_ids: dict[tuple[str, str], str] | None = None  # None: not read (not needed)
     notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.bucket_region = self.bucket_region or self.region
 
 
 def _pages(client, operation: str, key: str, **params) -> Iterator[dict]:
@@ -181,19 +185,33 @@ def read_state(clients: Clients, catalog: Catalog, options: Options) -> LiveStat
     return state
 
 
+def bucket_region_of(answer: dict) -> str | None:
+    """The bucket's region from a HeadBucket answer (``BucketRegion``, else the response header)."""
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return answer.get("BucketRegion") or headers.get("x-amz-bucket-region") or None
+
+
 def _read_objects(clients: Clients, catalog: Catalog, options: Options, state: LiveState) -> None:
-    s3 = clients.s3
     try:
-        s3.head_bucket(Bucket=state.bucket)
+        answer = clients.s3.head_bucket(Bucket=state.bucket)
     except ClientError as exc:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if status == 404 or error_code(exc) in ("404", "NoSuchBucket"):
             raise StateError(
-                f"artifact bucket {state.bucket} does not exist in {state.region}; create it first"
+                f"artifact bucket {state.bucket} does not exist (publishing to {state.region}); create it first"
             ) from None
         if status == 403 or error_code(exc) in ("403", "AccessDenied"):
             raise StateError(f"access denied to artifact bucket {state.bucket}") from None
         raise
+    # template URLs must name the bucket's own region, which need not be the one published to
+    state.bucket_region = bucket_region_of(answer) or state.region
+    if state.bucket_region != state.region:
+        state.notes.append(
+            f"artifact bucket {state.bucket} is in {state.bucket_region}, not {state.region}: templates load "
+            f"from there (CodeCommit seed code may need a bucket in {state.region}; '{{region}}' in --bucket "
+            f"gives one bucket per region)"
+        )
+    s3 = clients.s3_in(state.bucket_region)
     keys = []
     for product in catalog.products.values():
         keys.extend(seed_key(options.prefix, seed) for seed in product.seeds)

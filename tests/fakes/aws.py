@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote, urlparse
 
 import boto3
@@ -28,16 +29,41 @@ def client(service: str, region_name: str = REGION, **kwargs):
     return make_session().client(service, region_name=region_name, **kwargs)
 
 
-def s3_template_checker(url: str) -> bool:
-    """What Service Catalog does with LoadTemplateFromURL: fetch it (here from moto's S3)."""
+S3_HOST = re.compile(
+    r"(?:(?P<bucket>.+)\.)?s3(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?\.amazonaws\.com(?:\.cn)?"
+)
+
+
+def parse_s3_url(url: str) -> tuple[str, str, str] | None:
+    """(bucket, key, region) of an S3 HTTPS URL, virtual-hosted or path style; the legacy global
+    endpoint ``s3.amazonaws.com`` counts as us-east-1.  None when it is no S3 URL."""
     parsed = urlparse(url)
-    host = parsed.hostname or ""
-    if host.startswith("s3."):
-        bucket, _, key = parsed.path.lstrip("/").partition("/")
+    match = S3_HOST.fullmatch(parsed.hostname or "")
+    if parsed.scheme != "https" or match is None:
+        return None
+    path = unquote(parsed.path.lstrip("/"))
+    if match["bucket"]:
+        bucket, key = match["bucket"], path
     else:
-        bucket, key = host.split(".s3.", 1)[0], parsed.path.lstrip("/")
+        bucket, _, key = path.partition("/")
+    return bucket, key, match["region"] or "us-east-1"
+
+
+def s3_template_checker(url: str) -> bool:
+    """What Service Catalog does with LoadTemplateFromURL: fetch it (here from moto's S3).
+
+    The URL must also name the bucket's own region, as a real fetch needs: a regional endpoint of
+    another region answers with a redirect that CloudFormation/Service Catalog do not follow."""
+    parsed = parse_s3_url(url)
+    if parsed is None:
+        return False
+    bucket, key, region = parsed
     try:
-        client("s3").head_object(Bucket=bucket, Key=unquote(key))
+        s3 = client("s3")
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+        if region != location:
+            return False
+        s3.head_object(Bucket=bucket, Key=key)
     except Exception:
         return False
     return True

@@ -585,6 +585,40 @@ def test_several_regions(double, dist, run_cli):
         assert len(double.region(region).products) == 3
         url = next(iter(double.region(region).products.values()))["Artifacts"][0]["Info"]["LoadTemplateFromURL"]
         assert url.startswith(f"https://smcat-art-{region}.s3.{region}.amazonaws.com/")
+    # each region's rendered template points its seed code at that region's bucket
+    product = json.loads((dist / "manifest.json").read_text())["products"]["model-build"]
+    for region in ("us-east-1", "eu-west-1"):
+        bucket = f"smcat-art-{region}"
+        body = client("s3", region).get_object(
+            Bucket=bucket, Key=f"smcat/templates/model-build/{product['content_hash']}.json")["Body"].read()
+        parameters = json.loads(body)["Parameters"]
+        assert parameters["SeedCodeBucket"]["Default"] == bucket
+        seed_key = parameters["SeedCodeModelbuildKey"]["Default"]
+        assert seed_key == f"smcat/seedcode/modelbuild/{product['seedcode']['modelbuild']['sha256']}.zip"
+        client("s3", region).head_object(Bucket=bucket, Key=seed_key)
+
+
+def test_one_bucket_for_several_regions_gives_urls_in_the_bucket_region(double, dist, run_cli):
+    bucket = "smcat-shared-eu"
+    client("s3", "eu-west-1").create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    run = run_cli("publish", dist, "--region", "us-east-1", "--region", "eu-west-1", bucket=bucket)
+    assert run.code == 0, run.err + run.out
+    for region in ("us-east-1", "eu-west-1"):
+        products = double.region(region).products.values()
+        assert len(products) == 3
+        for product in products:
+            url = product["Artifacts"][0]["Info"]["LoadTemplateFromURL"]
+            assert url.startswith(f"https://{bucket}.s3.eu-west-1.amazonaws.com/smcat/templates/"), url
+    assert f"artifact bucket {bucket} is in eu-west-1, not us-east-1" in run.out
+
+
+def test_template_checker_wants_the_bucket_region_in_the_url(double):
+    client("s3").put_object(Bucket=BUCKET, Key="t.json", Body=b"{}")
+    assert s3_template_checker(f"https://{BUCKET}.s3.us-east-1.amazonaws.com/t.json")
+    assert s3_template_checker(f"https://s3.us-east-1.amazonaws.com/{BUCKET}/t.json")
+    assert not s3_template_checker(f"https://{BUCKET}.s3.eu-west-1.amazonaws.com/t.json")
+    assert not s3_template_checker(f"https://{BUCKET}.s3.us-east-1.amazonaws.com/missing.json")
 
 
 def test_aws_endpoint_url_is_respected(aws_env, monkeypatch):
@@ -686,3 +720,25 @@ def test_state_error_and_bad_input_in_json(double, dist, run_cli):
     assert run.code == 2
     assert run.json["status"] == "bad-input" and "--keep-versions" in run.json["error"]
     assert "--keep-versions" in run.err
+
+
+def test_kms_key_id_region_placeholder(double, dist, run_cli):
+    keys = {}
+    for region in ("us-east-1", "eu-west-1"):
+        client("s3", region).create_bucket(
+            Bucket=f"smcat-art-{region}",
+            **({} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+        kms = client("kms", region)
+        keys[region] = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=f"alias/smcat-{region}", TargetKeyId=keys[region])
+    run = run_cli("publish", dist, "--region", "us-east-1", "--region", "eu-west-1",
+                  "--kms-key-id", "alias/smcat-{region}", bucket="smcat-art-{region}")
+    assert run.code == 0, run.err + run.out
+    for region in ("us-east-1", "eu-west-1"):
+        s3 = client("s3", region)
+        objects = s3.list_objects_v2(Bucket=f"smcat-art-{region}")["Contents"]
+        assert len(objects) == 5
+        for obj in objects:
+            head = s3.head_object(Bucket=f"smcat-art-{region}", Key=obj["Key"])
+            assert head["ServerSideEncryption"] == "aws:kms"
+            assert head["SSEKMSKeyId"] == f"alias/smcat-{region}"
