@@ -19,7 +19,8 @@ What a publish maintains, per region
   (IAM, IAM_PATTERN) reconciled.
 * Products, identified by name + tag ``smcat:product=<id>``: created with their first version;
   ``sagemaker:studio-visibility=true`` while any portfolio holding them asks for it; a new version
-  (Name = version, Description = ``sha256:<content_hash>``) only for content not published yet;
+  (Name = version, Description = ``sha256:<content_hash> location:<12 hex>``, the location being a
+  short hash of bucket, prefix and the bucket's region) only for content not published there yet;
   versions past ``--keep-versions`` set to DEPRECATED, never deleted.
 * One LAUNCH constraint per product per portfolio (replaced when the configuration changes).
 * Shares through ``OrganizationNode`` (ORGANIZATION, ORGANIZATIONAL_UNIT, ACCOUNT).  Account targets

@@ -14,14 +14,17 @@ is the order they are applied in:
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 
-from .artifacts import seed_key, template_key, template_url
+from .artifacts import normalize_prefix, seed_key, template_key, template_url
 from .manifest import OWNER_TAG_PORTFOLIO, OWNER_TAG_PRODUCT, STUDIO_TAG, Catalog, Portfolio, Product
 from .model import Action, Options, RegionPlan
 from .state import LivePortfolio, LiveState, constraint_description
 
-__all__ = ["plan_region", "PlanError", "artifact_description", "QUOTAS"]
+__all__ = ["plan_region", "PlanError", "artifact_description", "artifact_location", "parse_artifact_description",
+           "QUOTAS"]
 
 QUOTAS = {
     "portfolios_per_region": 100,
@@ -36,8 +39,37 @@ class PlanError(Exception):
         super().__init__("; ".join(self.problems))
 
 
-def artifact_description(product: Product) -> str:
-    return f"sha256:{product.content_hash}"
+#: "sha256:<content hash> location:<12 hex>"; parsed leniently (extra text and spacing are ignored)
+_DESCRIPTION = re.compile(r"sha256:(?P<content>[0-9a-f]{64})(?:\s+location:(?P<location>[0-9a-f]{12}))?")
+
+
+def artifact_location(bucket: str, prefix: str, bucket_region: str) -> str:
+    """Short hash of where a version's template and seed code live.  The uploaded template bakes the
+    bucket and the seed keys (under the prefix) into parameter defaults and the version's URL names
+    the bucket's region, so the same content published elsewhere is a different version."""
+    material = json.dumps([bucket, normalize_prefix(prefix), bucket_region], separators=(",", ":"))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:12]
+
+
+def artifact_description(product: Product, location: str) -> str:
+    return f"sha256:{product.content_hash} location:{location}"
+
+
+def parse_artifact_description(description: str) -> tuple[str | None, str | None]:
+    """(content hash, location) of a version's description; (None, None) when not written by smcat,
+    (hash, None) for a description without a location (it then matches no location)."""
+    match = _DESCRIPTION.search(description or "")
+    if match is None:
+        return None, None
+    return match["content"], match["location"]
+
+
+def _is_current(artifact, product: Product, location: str) -> bool:
+    return parse_artifact_description(artifact.description) == (product.content_hash, location)
+
+
+def live_location(options: Options, live: LiveState) -> str:
+    return artifact_location(live.bucket, options.prefix, live.bucket_region)
 
 
 def desired_portfolio_tags(portfolio: Portfolio) -> dict[str, str]:
@@ -241,7 +273,7 @@ def _plan_products(catalog: Catalog, options: Options, live: LiveState, plan: Re
                     "Tags": _tag_list(tags),
                     "artifact": {
                         "Name": product.version,
-                        "Description": artifact_description(product),
+                        "Description": artifact_description(product, live_location(options, live)),
                         "LoadTemplateFromURL": url,
                     },
                 },
@@ -274,8 +306,9 @@ def _plan_products(catalog: Catalog, options: Options, live: LiveState, plan: Re
 def _plan_version(product: Product, options: Options, live: LiveState, plan: RegionPlan, problems: list[str],
                   url: str) -> None:
     current = live.products[product.key]
-    description = artifact_description(product)
-    matching = [a for a in current.artifacts if a.description == description]
+    location = live_location(options, live)
+    description = artifact_description(product, location)
+    matching = [a for a in current.artifacts if _is_current(a, product, location)]
     target = f"product/{product.key}/version/{product.version}"
     if not matching:
         if len(current.artifacts) >= QUOTAS["versions_per_product"]:
@@ -284,9 +317,15 @@ def _plan_version(product: Product, options: Options, live: LiveState, plan: Reg
                 f"quota; delete old versions by hand (the publisher never deletes versions)"
             )
             return
-        name = product.version
-        if any(a.name == name for a in current.artifacts):  # same version, new content: keep names unique
-            name = f"{product.version}+{product.content_hash[:12]}"
+        # same version with new content, or the same content in a new location: keep names unique
+        taken = {a.name for a in current.artifacts}
+        unique = f"{product.version}+{product.content_hash[:12]}"
+        candidates = [product.version, unique, f"{unique}.{location[:8]}"]
+        name = next((c for c in candidates if c not in taken), None)
+        n = 2
+        while name is None:
+            name = f"{unique}.{location[:8]}.{n}" if f"{unique}.{location[:8]}.{n}" not in taken else None
+            n += 1
         plan.actions.append(Action(
             "create", "artifact", f"product/{product.key}/version/{name}", live.region,
             f"new version {name} ({description[:19]}...)",
@@ -312,8 +351,8 @@ def _plan_deprecations(catalog: Catalog, options: Options, live: LiveState, plan
             continue
         # the current version (new or existing) counts as one of --keep-versions; the others kept
         # are the newest; on a roll-back to an old version the newer ones are deprecated too
-        description = artifact_description(product)
-        others = [a for a in current.artifacts if a.description != description]
+        location = live_location(options, live)
+        others = [a for a in current.artifacts if not _is_current(a, product, location)]
         ordered = sorted(others, key=lambda a: (a.created is not None, a.created or 0), reverse=True)
         for artifact in ordered[options.keep_versions - 1:]:
             if artifact.guidance == "DEPRECATED":

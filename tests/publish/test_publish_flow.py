@@ -742,3 +742,37 @@ def test_kms_key_id_region_placeholder(double, dist, run_cli):
             head = s3.head_object(Bucket=f"smcat-art-{region}", Key=obj["Key"])
             assert head["ServerSideEncryption"] == "aws:kms"
             assert head["SSEKMSKeyId"] == f"alias/smcat-{region}"
+
+
+def test_new_bucket_or_prefix_publishes_new_versions_there(double, dist, run_cli):
+    """The template bakes in the bucket and seed keys: moving them must move the live versions."""
+    assert run_cli("publish", dist).code == 0
+    other = "smcat-artifacts-new"
+    client("s3").create_bucket(Bucket=other)
+    double.reset_calls()
+    run = run_cli("publish", dist, "--keep-versions", "1", bucket=other)
+    assert run.code == 0, run.err + run.out
+    created = ok_calls(double, "CreateProvisioningArtifact")
+    assert len(created) == 3
+    for call in created:
+        assert call.params["Parameters"]["Info"]["LoadTemplateFromURL"].startswith(
+            f"https://{other}.s3.us-east-1.amazonaws.com/smcat/templates/")
+    assert len(ok_calls(double, "UpdateProvisioningArtifact")) == 3  # the old bucket's versions deprecated
+    for product in region_state(double).products.values():
+        guidance = [(a["Info"]["LoadTemplateFromURL"].split(".s3.")[0], a["Guidance"]) for a in product["Artifacts"]]
+        assert guidance == [(f"https://{BUCKET}", "DEPRECATED"), (f"https://{other}", "DEFAULT")]
+    manifest = json.loads((dist / "manifest.json").read_text())
+    key = f"smcat/templates/model-build/{manifest['products']['model-build']['content_hash']}.json"
+    template = json.loads(client("s3").get_object(Bucket=other, Key=key)["Body"].read())
+    assert template["Parameters"]["SeedCodeBucket"]["Default"] == other
+    double.reset_calls()
+    assert run_cli("publish", dist, "--keep-versions", "1", bucket=other).code == 0
+    assert double.writes() == []
+
+    run = run_cli("publish", dist, "--keep-versions", "1", "--prefix", "catalog/v2", bucket=other)
+    assert run.code == 0, run.err + run.out
+    created = ok_calls(double, "CreateProvisioningArtifact")
+    assert len(created) == 3
+    assert all("/catalog/v2/templates/" in c.params["Parameters"]["Info"]["LoadTemplateFromURL"] for c in created)
+    names = {c.params["Parameters"]["Name"] for c in created}
+    assert all(n.startswith("1.0.0+") for n in names)  # unique among the product's versions

@@ -13,7 +13,13 @@ import pytest
 from generator.publish import cli
 from generator.publish.manifest import ManifestError, load_catalog, tag_text_ok
 from generator.publish.model import Options, idempotency_token
-from generator.publish.planner import PlanError, artifact_description, plan_region
+from generator.publish.planner import (
+    PlanError,
+    artifact_description,
+    artifact_location,
+    parse_artifact_description,
+    plan_region,
+)
 from generator.publish.report import TerminalProgress, render_plan
 from generator.publish.state import (
     LiveArtifact,
@@ -131,6 +137,7 @@ def test_template_too_large(tmp_path):
 
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+HERE = artifact_location("smcat-artifacts", "smcat", "us-east-1")  # where live_state's versions live
 
 
 def live_state(catalog, *, versions=None, shares=None, tags=None) -> LiveState:
@@ -145,7 +152,7 @@ def live_state(catalog, *, versions=None, shares=None, tags=None) -> LiveState:
         state.objects[template_key("smcat", product)] = LiveObject("", True)
     for i, (key, product) in enumerate(catalog.products.items()):
         artifacts = (versions or {}).get(key) or [
-            LiveArtifact(f"pa-{key}", product.version, artifact_description(product), T0, True, "DEFAULT")]
+            LiveArtifact(f"pa-{key}", product.version, artifact_description(product, HERE), T0, True, "DEFAULT")]
         product_tags = {"smcat:product": key}
         if catalog.studio_visible(key):
             product_tags["sagemaker:studio-visibility"] = "true"
@@ -208,7 +215,7 @@ def test_deprecation_keeps_the_current_and_the_newest(dist):
     assert ("create", "artifact", "product/model-build/version/1.0.0") in writes(plan)
     deprecated = [a.details["artifact_id"] for a in plan.actions if a.kind == "deprecate"]
     assert deprecated == ["pa-2", "pa-1"]  # pa-3 kept (newest), pa-0 already deprecated
-    current = LiveArtifact("pa-cur", "1.0.0", artifact_description(product), T0, True, "DEFAULT")
+    current = LiveArtifact("pa-cur", "1.0.0", artifact_description(product, HERE), T0, True, "DEFAULT")
     plan = plan_region(catalog, Options(bucket="b", keep_versions=1),
                        live_state(catalog, versions={"model-build": [*old, current]}))
     assert sorted(a.details["artifact_id"] for a in plan.actions if a.kind == "deprecate") == ["pa-1", "pa-2", "pa-3"]
@@ -315,3 +322,31 @@ def test_specs_are_independent_copies():
     spec = default_spec()
     spec["portfolios"]["sagemaker-projects"]["tags"]["x"] = "y"
     assert "x" not in default_spec()["portfolios"]["sagemaker-projects"]["tags"]
+
+
+def test_artifact_description_carries_content_and_location(dist):
+    catalog = load_catalog(dist)
+    product = catalog.products["model-build"]
+    text = artifact_description(product, HERE)
+    assert text == f"sha256:{product.content_hash} location:{HERE}"
+    assert parse_artifact_description(text) == (product.content_hash, HERE)
+    assert parse_artifact_description(f"  {text}  (published by smcat)") == (product.content_hash, HERE)
+    assert parse_artifact_description(f"sha256:{product.content_hash}") == (product.content_hash, None)
+    assert parse_artifact_description("hand-made version") == (None, None)
+    assert parse_artifact_description("") == (None, None)
+    assert len({HERE, artifact_location("smcat-artifacts", "other", "us-east-1"),
+                artifact_location("other-bucket", "smcat", "us-east-1"),
+                artifact_location("smcat-artifacts", "smcat", "eu-west-1")}) == 4
+    assert artifact_location("b", "/smcat/", "r") == artifact_location("b", "smcat", "r")
+
+
+def test_a_version_without_the_location_is_not_current(dist):
+    catalog = load_catalog(dist)
+    product = catalog.products["model-build"]
+    old = [LiveArtifact("pa-1", "1.0.0", f"sha256:{product.content_hash}", T0, True, "DEFAULT")]
+    plan = plan_region(catalog, Options(bucket="smcat-artifacts", keep_versions=1),
+                       live_state(catalog, versions={"model-build": old}))
+    created = [a for a in plan.actions if a.resource == "artifact" and a.kind == "create"]
+    assert [a.details["Description"] for a in created] == [f"sha256:{product.content_hash} location:{HERE}"]
+    assert created[0].details["Name"] == f"1.0.0+{product.content_hash[:12]}"
+    assert [a.details["artifact_id"] for a in plan.actions if a.kind == "deprecate"] == ["pa-1"]

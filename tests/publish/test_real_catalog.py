@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 
+from generator.publish.planner import artifact_location
 from tests.conftest import ROOT, main
+from tests.publish.conftest import BUCKET, REGION
+
+LOCATION = artifact_location(BUCKET, "smcat", REGION)
 
 
 def build_real_dist(tmp_path):
@@ -26,8 +30,8 @@ def test_real_catalog_publishes_and_republishes_with_no_writes(double, tmp_path,
     projects = set(manifest["portfolios"]["sagemaker-projects"]["products"])
     for name, params in created.items():
         assert (studio in params["Tags"]) == (name in projects), name
-        assert params["ProvisioningArtifactParameters"]["Description"].endswith(
-            manifest["products"][name]["content_hash"]
+        assert params["ProvisioningArtifactParameters"]["Description"] == (
+            f"sha256:{manifest['products'][name]['content_hash']} location:{LOCATION}"
         )
 
     constraints = [json.loads(c.params["Parameters"]) for c in double.ops("CreateConstraint") if c.error is None]
