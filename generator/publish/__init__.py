@@ -32,9 +32,10 @@ What a publish maintains, per region
 
 Permissions the publishing identity needs: ``servicecatalog:*`` on the portfolios and products it
 manages (Create/Update/Describe/List/Search, constraints, principals, TagOptions, shares),
-``s3:GetObject``/``s3:PutObject``/``s3:ListBucket`` on the artifact bucket (plus ``kms:GenerateDataKey``
-and ``kms:Decrypt`` for SSE-KMS), ``sts:GetCallerIdentity``, ``organizations:DescribeOrganization``
-and ``organizations:ListDelegatedAdministrators`` (for shares).  A ``LocalRoleName`` launch role must
+``s3:GetObject``/``s3:PutObject``/``s3:ListBucket`` on the artifact bucket (plus ``kms:GenerateDataKey``,
+``kms:Decrypt`` and ``kms:DescribeKey`` for SSE-KMS; objects under another key are re-uploaded),
+``sts:GetCallerIdentity``, ``organizations:DescribeOrganization`` and
+``organizations:ListDelegatedAdministrators`` (for shares).  A ``LocalRoleName`` launch role must
 exist in the publishing account as well as in the launching accounts (CreateConstraint's documentation).
 """
 

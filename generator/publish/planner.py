@@ -135,10 +135,16 @@ def _plan_objects(catalog: Catalog, options: Options, live: LiveState, plan: Reg
         }
         if obj is None or not obj.exists:
             plan.actions.append(Action("create", "s3-object", target, live.region, f"upload {source}", details))
-        elif options.kms_key_id and obj.encryption != "aws:kms":
+        elif details["kms_key_id"] and obj.encryption != "aws:kms":
             plan.actions.append(
                 Action("update", "s3-object", target, live.region, f"re-upload {source} with SSE-KMS", details)
             )
+        elif details["kms_key_id"] and obj.kms_key_id and live.kms_key_names and (
+                obj.kms_key_id not in live.kms_key_names):
+            plan.actions.append(Action(
+                "update", "s3-object", target, live.region,
+                f"re-upload {source} with SSE-KMS key {details['kms_key_id']} (now {obj.kms_key_id})", details,
+            ))
         else:
             plan.actions.append(Action("noop", "s3-object", target, live.region, "already uploaded"))
 

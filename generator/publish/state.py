@@ -73,6 +73,7 @@ class LiveObject:
     key: str
     exists: bool
     encryption: str | None = None
+    kms_key_id: str | None = None  # SSEKMSKeyId (S3 answers with the key ARN)
 
 
 @dataclass
@@ -136,6 +137,8 @@ class LiveState:
     portfolio_count: int = 0
     product_count: int = 0
     tag_option_ids: dict[tuple[str, str], str] | None = None  # None: not read (not needed)
+    #: every name of the configured --kms-key-id (as given, key ARN, key id); empty without one
+    kms_key_names: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -229,12 +232,40 @@ def _read_objects(clients: Clients, catalog: Catalog, options: Options, state: L
                     f"s3:PutObject and s3:ListBucket on the artifact bucket"
                 ) from None
             raise
-        return LiveObject(key, True, answer.get("ServerSideEncryption"))
+        return LiveObject(key, True, answer.get("ServerSideEncryption"), answer.get("SSEKMSKeyId"))
 
+    _resolve_kms_key(clients, options, state)
     # HEAD requests are independent and S3 is not throttled at this rate: a few at once
     with ThreadPoolExecutor(max_workers=S3_READERS) as pool:
         for obj in pool.map(head, list(dict.fromkeys(keys))):
             state.objects[obj.key] = obj
+
+
+def _resolve_kms_key(clients: Clients, options: Options, state: LiveState) -> None:
+    """Every name of the configured KMS key, so that an object's SSEKMSKeyId (a key ARN) can be
+    compared with an id, ARN or alias given on the command line (kms:DescribeKey resolves aliases)."""
+    wanted = options.kms_key_for(state.region)
+    if not wanted:
+        return
+    names = {wanted}
+    if wanted.startswith("arn:") and ":key/" in wanted:
+        names.add(wanted.rsplit("/", 1)[1])
+    try:
+        metadata = clients.kms_in(state.bucket_region).describe_key(KeyId=wanted)["KeyMetadata"]
+    except ClientError as exc:
+        if error_code(exc) == "NotFoundException":
+            raise StateError(
+                f"KMS key {wanted} does not exist in {state.bucket_region} (the bucket's region)"
+            ) from None
+        if error_code(exc) not in ("AccessDenied", "AccessDeniedException"):
+            raise
+        state.notes.append(
+            f"cannot resolve KMS key {wanted} (kms:DescribeKey denied): objects encrypted under another name "
+            f"for the same key are re-uploaded"
+        )
+    else:
+        names.update(n for n in (metadata.get("Arn"), metadata.get("KeyId")) if n)
+    state.kms_key_names = names
 
 
 def _read_portfolios(clients: Clients, catalog: Catalog, options: Options, state: LiveState) -> None:

@@ -569,8 +569,49 @@ def test_sse_kms_uploads(double, dist, run_cli):
     head = client("s3").head_object(Bucket=BUCKET, Key=next(
         o["Key"] for o in client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]))
     assert head["ServerSideEncryption"] == "aws:kms"
+    for obj in client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]:
+        assert client("s3").head_object(Bucket=BUCKET, Key=obj["Key"])["SSEKMSKeyId"] == key_id
     assert double.writes() == []
     assert "nothing to change" in run_cli("publish", dist, "--kms-key-id", key_id).out
+
+
+def _kms_key_ids():
+    return {client("s3").head_object(Bucket=BUCKET, Key=o["Key"]).get("SSEKMSKeyId")
+            for o in client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]}
+
+
+def test_changing_the_kms_key_re_encrypts(double, dist, run_cli):
+    kms = client("kms")
+    first = kms.create_key()["KeyMetadata"]
+    second = kms.create_key()["KeyMetadata"]
+    assert run_cli("publish", dist, "--kms-key-id", first["KeyId"]).code == 0
+    assert _kms_key_ids() == {first["KeyId"]}
+    run = run_cli("publish", dist, "--kms-key-id", second["KeyId"])
+    assert run.code == 0, run.err
+    assert run.out.count("~ update    s3-object") == 5
+    assert _kms_key_ids() == {second["KeyId"]}
+    assert "nothing to change" in run_cli("publish", dist, "--kms-key-id", second["KeyId"]).out
+
+
+def test_kms_alias_is_compared_with_the_key_it_names(double, dist, run_cli):
+    kms = client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    other = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName="alias/smcat", TargetKeyId=key["KeyId"])
+    kms.create_alias(AliasName="alias/smcat-other", TargetKeyId=other["KeyId"])
+    assert run_cli("publish", dist, "--kms-key-id", key["Arn"]).code == 0
+    # the same key by its alias: nothing to re-encrypt
+    assert "nothing to change" in run_cli("publish", dist, "--kms-key-id", "alias/smcat").out
+    run = run_cli("publish", dist, "--kms-key-id", "alias/smcat-other")
+    assert run.code == 0 and run.out.count("~ update    s3-object") == 5
+    assert _kms_key_ids() == {"alias/smcat-other"}  # S3 would answer with the key ARN; moto echoes
+
+
+def test_unknown_kms_key_stops_before_any_change(double, dist, run_cli):
+    run = run_cli("publish", dist, "--kms-key-id", "alias/no-such-key")
+    assert run.code == 1
+    assert "KMS key alias/no-such-key does not exist" in run.err and "Nothing was changed" in run.err
+    assert double.writes() == []
 
 
 def test_several_regions(double, dist, run_cli):
