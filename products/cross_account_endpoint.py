@@ -185,6 +185,8 @@ def template() -> Template:
                 "BuildArtifact::prod-config-export.json", deployers["prod"], ["BuildArtifact"], region)),
         ],
         tags,
+        # A pending approval must not hold up newer approvals: the newest execution wins.
+        execution_mode=cicd.SUPERSEDED,
     ))
     crossaccount.artifact_store_in_region(
         deploy_pipeline, "DeploysToOtherRegion", "DeploymentRegion",

@@ -187,6 +187,8 @@ def template() -> Template:
                     stacksets.stage_environment("prod", "OrganizationalUnitProdId")))),
         ],
         tags,
+        # A pending approval must not hold up newer approvals: the newest execution wins.
+        execution_mode=cicd.SUPERSEDED,
     ))
     keys.use_key_for_pipeline(deploy_pipeline, key_arn)
 

@@ -83,16 +83,34 @@ def stage(name: str, *actions: codepipeline.Actions) -> codepipeline.Stages:
     return codepipeline.Stages(Name=name, Actions=list(actions))
 
 
+# How a pipeline treats a new execution while another runs (V2 pipelines). QUEUED runs every
+# execution to the end in order: right for builds, where every pushed commit should run.
+# SUPERSEDED lets a newer execution overtake one waiting between stages: right for deploy
+# pipelines with a manual approval, where a pending approval would otherwise hold up every
+# later approval event (and their build step always deploys the newest approved version).
+QUEUED = "QUEUED"
+SUPERSEDED = "SUPERSEDED"
+
+
 def pipeline(
-    logical_id: str, name: Any, role: Any, bucket: Any, key: Any, stages: list[codepipeline.Stages], tags: Tags
+    logical_id: str,
+    name: Any,
+    role: Any,
+    bucket: Any,
+    key: Any,
+    stages: list[codepipeline.Stages],
+    tags: Tags,
+    execution_mode: str = QUEUED,
 ) -> codepipeline.Pipeline:
     """A V2 pipeline whose artifacts are encrypted with the customer-managed `key`."""
+    if execution_mode not in (QUEUED, SUPERSEDED):
+        raise ValueError(f"execution_mode must be {QUEUED} or {SUPERSEDED}, not {execution_mode!r}")
     return codepipeline.Pipeline(
         logical_id,
         Name=name,
         RoleArn=role,
         PipelineType="V2",
-        ExecutionMode="QUEUED",
+        ExecutionMode=execution_mode,
         ArtifactStore=codepipeline.ArtifactStore(
             Type="S3",
             Location=Ref(bucket),

@@ -105,6 +105,12 @@ def test_pipeline_stages_and_action_types(pipeline):
     assert action(pipeline, "Build")["OutputArtifacts"] == [{"Name": "BuildArtifact"}]
 
 
+def test_a_newer_execution_supersedes_one_waiting_for_approval(pipeline):
+    """QUEUED would keep every later approval event waiting behind a pending manual approval."""
+    assert pipeline["Properties"]["PipelineType"] == "V2"
+    assert pipeline["Properties"]["ExecutionMode"] == "SUPERSEDED"
+
+
 @pytest.mark.parametrize(("stage", "account", "config", "suffix"), [
     ("DeployPreProd", "PreProdAccount", "staging", "preprod"),
     ("DeployProd", "ProdAccount", "prod", "prod"),

@@ -152,6 +152,8 @@ def test_pipeline_runs_source_then_build_with_kms_artifacts(template):
     assert stages == [("Source", [("Source", "CodeCommit")]), ("Build", [("Build", "CodeBuild")])]
     source = pipeline["Stages"][0]["Actions"][0]["Configuration"]
     assert source["BranchName"] == "main" and source["PollForSourceChanges"] == "false"
+    # Every pushed commit runs its build, in order (no approval stage to wait at).
+    assert pipeline["ExecutionMode"] == "QUEUED"
 
 
 def test_pushes_to_main_start_the_pipeline(template):

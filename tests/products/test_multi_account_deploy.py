@@ -239,6 +239,19 @@ def test_pipeline_stages_and_action_types(pipeline):
     assert build["OutputArtifacts"] == [{"Name": "BuildArtifact"}]
 
 
+def test_a_newer_execution_supersedes_one_waiting_for_approval(pipeline):
+    """QUEUED would keep every later approval event waiting behind a pending manual approval."""
+    assert pipeline["Properties"]["PipelineType"] == "V2"
+    assert pipeline["Properties"]["ExecutionMode"] == "SUPERSEDED"
+
+
+def test_the_pipeline_block_takes_queued_or_superseded_only():
+    from generator.blocks import cicd
+
+    with pytest.raises(ValueError, match="PARALLEL"):
+        cicd.pipeline("P", "p", "role", None, None, [], None, execution_mode="PARALLEL")
+
+
 @pytest.mark.parametrize(("stage", "name", "ou"), [
     ("DeployStaging", "staging", "OrganizationalUnitStagingId"),
     ("DeployProd", "prod", "OrganizationalUnitProdId"),
