@@ -239,8 +239,17 @@ def template() -> Template:
                         {
                             "Sid": "ReadModelPackages",
                             "Effect": "Allow",
-                            "Action": ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
+                            "Action": "sagemaker:DescribeModelPackage",
                             "Resource": Sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package/*"),
+                        },
+                        {
+                            # A list call names a group, not a version (see hub.LIST): which ARN IAM
+                            # evaluates is not documented, so "*" (read-only; in another account the
+                            # group's own policy still decides).
+                            "Sid": "ListModelPackages",
+                            "Effect": "Allow",
+                            "Action": hub.LIST,
+                            "Resource": "*",
                         },
                         {
                             "Sid": "ReadSpokeArtifactsInOrganization",

@@ -43,11 +43,18 @@ PUSH_PREFIX = "push"
 PULL_PREFIX = "pull"  # generator.lambdas.model_sync.PREFIX
 MODEL_PACKAGE_EVENT = "SageMaker Model Package State Change"
 
+# ListModelPackages names a group, not a version: the Service Authorization Reference gives it the
+# (optional) model-package resource type, and AWS's cross-account examples grant it on the group
+# ARN and on its versions. Group policies here grant it on both, so either evaluation matches.
+LIST = "sagemaker:ListModelPackages"
 # Seed 000's model package group policy for data science accounts: the group, then its versions.
-DATA_SCIENCE_GROUP = ["sagemaker:DescribeModelPackageGroup"]
-DATA_SCIENCE_VERSIONS = ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages", "sagemaker:CreateModel"]
+DATA_SCIENCE_GROUP = ["sagemaker:DescribeModelPackageGroup", LIST]
+DATA_SCIENCE_VERSIONS = ["sagemaker:DescribeModelPackage", LIST, "sagemaker:CreateModel"]
 # Registering is allowed only as PendingManualApproval: approving in the hub is the hub owner's job.
-DATA_SCIENCE_REGISTER = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
+# No UpdateModelPackage: a version does not record which account registered it, so the grant
+# would reach every account's versions, and an update may set any approval status (an Approved
+# version back to Pending) or replace the inference specification of an approved version.
+DATA_SCIENCE_REGISTER = ["sagemaker:CreateModelPackage"]
 PENDING = "PendingManualApproval"
 # What an account that deploys the hub's versions needs (as generator.blocks.crossaccount.GROUP_DEPLOY).
 DEPLOY = [
@@ -57,8 +64,8 @@ DEPLOY = [
     "sagemaker:CreateModel",
 ]
 # What the hub's sync role reads in a spoke's registry (seed 004, pull pattern).
-SYNC_GROUP = ["sagemaker:DescribeModelPackageGroup"]
-SYNC_VERSIONS = ["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"]
+SYNC_GROUP = ["sagemaker:DescribeModelPackageGroup", LIST]
+SYNC_VERSIONS = ["sagemaker:DescribeModelPackage", LIST]
 
 
 # --- Parameters -----------------------------------------------------------------------------------

@@ -221,8 +221,8 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(DS_PIPELINE, "sagemaker:CreateModelPackage", versions_of(registration_target(w)), "register", **PENDING),
         need(DS_PIPELINE, "sagemaker:CreateModelPackage", versions_of(registration_target(w)), "default status"),
         need(DS_PIPELINE, "sagemaker:ListModelPackages", versions_of(registration_target(w)), "register"),
+        need(DS_PIPELINE, "sagemaker:ListModelPackages", registration_target(w), "list by group"),
         need(DS_PIPELINE, "sagemaker:DescribeModelPackage", versions_of(registration_target(w)), "register"),
-        need(DS_PIPELINE, "sagemaker:UpdateModelPackage", versions_of(registration_target(w)), "edit metadata"),
     ],
     "the hub reads model-build's artifacts": lambda w: [
         need(SYNC, "s3:GetObject", build_object(w), "pull", **IN_ORG),
@@ -263,6 +263,12 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(principal_from(spoke_output(w, "HubSyncRoleArn")), "sagemaker:ListModelPackages", SPOKE_VERSION, "sync"),
         need(
             principal_from(spoke_output(w, "HubSyncRoleArn")),
+            "sagemaker:ListModelPackages",
+            f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package-group/{GROUP}",
+            "list by group",
+        ),
+        need(
+            principal_from(spoke_output(w, "HubSyncRoleArn")),
             "sagemaker:DescribeModelPackageGroup",
             f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package-group/{GROUP}",
             "sync",
@@ -275,6 +281,7 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(SYNC, "kms:GenerateDataKey", hub_key(w), "sync"),
         need(SYNC, "sagemaker:CreateModelPackage", HUB_VERSION, "sync", **PENDING),
         need(SYNC, "sagemaker:ListModelPackages", HUB_VERSION, "idempotency"),
+        need(SYNC, "sagemaker:ListModelPackages", HUB_GROUP_ARN, "idempotency, by group"),
         need(SYNC, "sagemaker:DescribeModelPackage", HUB_VERSION, "idempotency"),
     ],
     # Hub -> deployment: approvals forwarded to the deploy projects' default bus.
@@ -302,6 +309,9 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
 REFUSED: dict[str, Callable[[World], list[Need]]] = {
     "a data science account approves its own version in the hub": lambda w: [
         need(DS_PIPELINE, "sagemaker:UpdateModelPackage", HUB_VERSION, "approve", **APPROVED),
+        # Versions do not record their account: any update would reach other accounts' versions.
+        need(DS_PIPELINE, "sagemaker:UpdateModelPackage", HUB_VERSION, "back to pending", **PENDING),
+        need(DS_PIPELINE, "sagemaker:UpdateModelPackage", HUB_VERSION, "replace the inference spec"),
         need(DS_PIPELINE, "sagemaker:CreateModelPackage", HUB_VERSION, "approve", **APPROVED),
         need(PUSH, "sagemaker:CreateModelPackage", HUB_VERSION, "approve", **APPROVED),
     ],

@@ -266,7 +266,7 @@ def test_hub_groups_carry_seed_000s_cross_account_policy(hub_template):
             "DataScienceDescribeGroup": (
                 "HasDataScienceAccounts",
                 "DataScienceAccountIds",
-                ["sagemaker:DescribeModelPackageGroup"],
+                ["sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"],
                 group_arn,
                 {"StringEquals": ORG},
             ),
@@ -280,7 +280,8 @@ def test_hub_groups_carry_seed_000s_cross_account_policy(hub_template):
             "DataScienceRegisterPendingVersions": (
                 "HasDataScienceAccounts",
                 "DataScienceAccountIds",
-                ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+                # No UpdateModelPackage: it would reach every account's versions and any status.
+                ["sagemaker:CreateModelPackage"],
                 [group_arn, versions],
                 {
                     "StringEquals": ORG,
@@ -393,7 +394,8 @@ def test_sync_role_statement_by_statement(hub_template):
     assert {sid: (s["Action"], s.get("Condition")) for sid, (_, s) in policy.items()} == {
         "WriteLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], None),
         "KeepFailedEvents": ("sqs:SendMessage", None),
-        "ReadModelPackages": (["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"], None),
+        "ReadModelPackages": ("sagemaker:DescribeModelPackage", None),
+        "ListModelPackages": ("sagemaker:ListModelPackages", None),
         "ReadSpokeArtifactsInOrganization": (
             OBJECT_READ,
             {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}},
@@ -413,6 +415,8 @@ def test_sync_role_statement_by_statement(hub_template):
     assert policy["ReadModelPackages"][1]["Resource"] == sub(
         "arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package/*"
     )
+    # A list call names a group: "*" whichever ARN IAM evaluates (read-only).
+    assert policy["ListModelPackages"][1]["Resource"] == "*"
     resources = policy["RegisterPendingVersions"][1]["Resource"]
     assert resources[0] == sub(GROUP_ARN, Name={"Ref": "ModelPackageGroupName1"})
     assert resources[5] == sub(VERSIONS_ARN, Name={"Ref": "ModelPackageGroupName1"})
@@ -558,7 +562,9 @@ def test_spoke_key_bucket_and_groups_let_only_the_hubs_sync_role_read(spoke):
             "HubSyncRoleDescribesGroup": (
                 None,
                 hub_sync(
-                    "HubSyncRoleDescribesGroup", ["sagemaker:DescribeModelPackageGroup"], sub(GROUP_ARN, Name=name)
+                    "HubSyncRoleDescribesGroup",
+                    ["sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"],
+                    sub(GROUP_ARN, Name=name),
                 ),
             ),
             "HubSyncRoleReadsVersions": (
