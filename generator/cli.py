@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from generator.catalog import Catalog
@@ -171,8 +172,9 @@ def _lint_built(catalog: Catalog, out: Path, summary: dict, cache_dir: Path, arg
     cache = LintCache(cache_dir / "lint.json")
     if args.no_cache:
         cache.entries = {}
-    templates = {p["name"]: (catalog.rel(out / p["template"]), p["template_sha256"]) for p in summary["products"]}
-    return cache.lint(templates, jobs=args.jobs)
+    templates = {p["name"]: (str(out / p["template"]), p["template_sha256"]) for p in summary["products"]}
+    results = cache.lint(templates, jobs=args.jobs)
+    return {name: [replace(f, file=catalog.rel(Path(f.file))) for f in found] for name, found in results.items()}
 
 
 def _table(summary: dict, results: dict) -> str:
@@ -203,7 +205,8 @@ def cmd_lint(args) -> int:
     output = runner.formatter.print_matches(matches, runner.rules, config=runner.config)
     if output:
         print(output)
-    annotate = os.environ.get("GITHUB_ACTIONS") == "true"
+    # Workflow commands go to stdout: only with text output, never into SARIF, JSON or JUnit.
+    annotate = os.environ.get("GITHUB_ACTIONS") == "true" and args.format == "text"
     if annotate:  # GitHub shows these on the pull request's changed lines
         for m in matches:
             level = "error" if m.rule.severity == "error" else "warning"

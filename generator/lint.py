@@ -90,8 +90,14 @@ def lint_paths(paths: list[str], jobs: int | None = None) -> list[Finding]:
 
 
 def lint_key() -> str:
-    """What, besides a template's bytes, decides its lint result: cfn-lint and our rules."""
+    """What, besides a template's bytes, decides its lint result: cfn-lint, its configuration
+    (config files and the region it defaults to) and our rules."""
     digest = hashlib.sha256(f"cfn-lint {version('cfn-lint')}".encode())
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        digest.update(f"{name}={os.environ.get(name, '')}\n".encode())
+    for config in (Path.cwd() / ".cfnlintrc", Path.home() / ".cfnlintrc"):
+        if config.is_file():
+            digest.update(b"config\0" + config.read_bytes())
     for rules in rules_dirs():
         for path in sorted(Path(rules).glob("*.py")):
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -113,17 +119,21 @@ class LintCache:
             pass  # no cache, or an unreadable one: lint everything again
 
     def lint(self, templates: dict[str, tuple[str, str]], jobs: int | None = None) -> dict[str, list[Finding]]:
-        """`templates` maps a name to (path, sha256); returns each name's findings."""
-        todo = {name: path for name, (path, sha) in templates.items() if sha not in self.entries}
+        """`templates` maps a name to (path, sha256); returns each name's findings.
+
+        Paths are resolved before cfn-lint sees them, so the working directory never decides
+        which file is linted (and so which result is cached under a template's hash).
+        """
+        resolved = {name: (str(Path(path).resolve()), sha) for name, (path, sha) in templates.items()}
+        todo = {name: path for name, (path, sha) in resolved.items() if sha not in self.entries}
         if todo:
-            by_file = {}
+            by_file: dict[str, list[Finding]] = {}
             for finding in lint_paths(sorted(todo.values()), jobs):
-                by_file.setdefault(finding.file, []).append(finding)
+                by_file.setdefault(str(Path(finding.file).resolve()), []).append(finding)
             for name, path in todo.items():
-                found = by_file.get(path, []) + by_file.get(str(Path(path)), [])
-                sha = templates[name][1]
-                self.entries[sha] = [{k: v for k, v in asdict(f).items() if k != "file"} for f in found]
-            self._save(keep={sha for _, sha in templates.values()})
+                sha = resolved[name][1]
+                self.entries[sha] = [{k: v for k, v in asdict(f).items() if k != "file"} for f in by_file.get(path, [])]
+            self._save(keep={sha for _, sha in resolved.values()})
         return {
             name: [Finding(file=path, **entry) for entry in self.entries[sha]]
             for name, (path, sha) in templates.items()

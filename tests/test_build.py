@@ -106,7 +106,12 @@ def test_lint_finding_fails_the_build(catalog, tmp_path, capsys):
     )
     assert main(["--root", str(catalog), "build", "--out", str(tmp_path / "d"), "-q"]) == 1
     out = capsys.readouterr().out
-    assert "broken-bucket" in out and "E1020" in out
+    row = next(line.split() for line in out.splitlines() if line.startswith("broken-bucket "))
+    printed = [
+        line for line in out.splitlines() if line.startswith(str(tmp_path / "d" / "templates" / "broken-bucket"))
+    ]
+    assert int(row[-4]) + int(row[-2]) == len(printed) == len(set(printed))  # each finding once
+    assert len([line for line in printed if " E1020 " in line]) == 1
 
 
 def test_docs_page_lists_parameters_resources_outputs(built):
@@ -162,3 +167,15 @@ def test_every_product_is_in_a_portfolio_that_matches_its_audience(built):
         "registry-spoke",
         "target-account-bootstrap",
     ]
+
+
+def test_lint_follows_the_root_not_the_working_directory(catalog, tmp_path, monkeypatch, capsys):
+    # A directory with its own dist/templates holding a broken file of the same name.
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "dist" / "templates").mkdir(parents=True)
+    (elsewhere / "dist" / "templates" / "model-build.json").write_text('{"Resources": {"B": {"Type": "Nope"}}}')
+    monkeypatch.chdir(elsewhere)
+    assert main(["--root", str(catalog), "build", "-q"]) == 0
+    assert (catalog / "dist" / "manifest.json").is_file()
+    row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("model-build "))
+    assert row[-1] == "ok"

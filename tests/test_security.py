@@ -77,3 +77,14 @@ def test_github_annotations(tmp_path, monkeypatch, capsys):
     assert main(["lint", str(path)]) == 1
     annotations = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
     assert any(a.startswith(f"::error file={path},line=") and "title=E1020::" in a for a in annotations), annotations
+
+
+def test_annotations_never_enter_machine_formats(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    path = tmp_path / "bad.json"
+    path.write_text(
+        json.dumps({"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": {"Ref": "X"}}}}})
+    )
+    for fmt in ("sarif", "json"):
+        assert main(["lint", "--format", fmt, str(path)]) == 1
+        json.loads(capsys.readouterr().out)  # one JSON document, no workflow commands mixed in
