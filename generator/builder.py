@@ -1,7 +1,7 @@
 """Turns the catalog's sources into dist/: templates, seed-code zips, docs and a manifest.
 
 Deciding is separate from doing: `render` computes every output file in memory (nothing touches
-the disk), `write_dist` then replaces dist/ in one step, or leaves it alone when nothing changed.
+the disk); `generator.output.write_dist` then replaces dist/, or leaves it alone when nothing changed.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ import contextlib
 import hashlib
 import io
 import json
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name
@@ -175,32 +173,3 @@ def render(catalog: Catalog, progress=None) -> Build:
         files[f"docs/{name}.md"] = product_page(b).encode()
     files["manifest.json"] = canonical_json(build.manifest())
     return build
-
-
-def existing_files(out: Path) -> dict[str, bytes] | None:
-    if not out.is_dir():
-        return None
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
-
-
-def write_dist(out: Path, files: dict[str, bytes]) -> bool:
-    """Makes `out` hold exactly `files`; returns False when it already did (nothing is written).
-
-    The new tree is written beside `out` and swapped in with renames, so an interrupted build
-    leaves either the old dist or the new one, never a mix.
-    """
-    if existing_files(out) == files:
-        return False
-    staging = out.with_name(f".{out.name}.new")
-    previous = out.with_name(f".{out.name}.old")
-    for leftover in (staging, previous):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for rel, data in sorted(files.items()):
-        path = staging / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    if out.exists():
-        out.rename(previous)
-    staging.rename(out)
-    shutil.rmtree(previous, ignore_errors=True)
-    return True

@@ -133,19 +133,22 @@ def _out(args) -> Path:
 
 
 def cmd_build(args) -> int:
+    from generator.output import check_output
     from generator.progress import Progress
     from generator.stamp import BuildStamp, inputs_digest
 
     catalog = Catalog(args.root)
     progress = Progress(quiet=args.quiet)
     out = _out(args)
+    check_output(out, args.root)
     cache_dir = args.root / ".cache" / "smcat"
     stamp = BuildStamp(cache_dir, out)
     inputs = inputs_digest(args.root)
     summary = stamp.reusable(inputs)
     changed = summary is None
     if changed:  # something changed (or dist/ did): render, then write only if the bytes differ
-        from generator.builder import render, write_dist
+        from generator.builder import render
+        from generator.output import write_dist
 
         build = render(catalog, progress)
         progress(f"writing {catalog.rel(out)}")

@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
 
+import pytest
 from conftest import ROOT, load_template, main, tree
 
 from generator.builder import sha256
@@ -34,7 +37,8 @@ def test_manifest_resolves_portfolios(built):
     portfolio = manifest["portfolios"]["sagemaker-projects"]
     assert portfolio["file"] == "portfolios/sagemaker-projects.yaml"
     assert "model-build" in portfolio["products"]
-    assert portfolio["launch_constraint"] == {"LocalRoleName": "AmazonSageMakerServiceCatalogProductsLaunchRole"}
+    # project-roles' launch role: the AWS-managed one cannot create the templates' keys and groups.
+    assert portfolio["launch_constraint"] == {"LocalRoleName": "SageMakerProjectsLaunchRole"}
     assert {p["type"] for p in portfolio["principals"]} == {"IAM_PATTERN"}
     assert portfolio["shares"][0]["type"] == "ORGANIZATIONAL_UNIT"
 
@@ -164,6 +168,7 @@ def test_every_product_is_in_a_portfolio_that_matches_its_audience(built):
         assert all(p["studio_visibility"] == product["studio_project"] for p in holders), name
     assert sorted(portfolios["ml-admin"]["products"]) == [
         "model-registry-hub",
+        "project-roles",
         "registry-spoke",
         "target-account-bootstrap",
     ]
@@ -179,3 +184,32 @@ def test_lint_follows_the_root_not_the_working_directory(catalog, tmp_path, monk
     assert (catalog / "dist" / "manifest.json").is_file()
     row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("model-build "))
     assert row[-1] == "ok"
+
+
+@pytest.mark.parametrize("where", [".", "seedcode", "products/x", ".."])
+def test_out_never_replaces_sources(catalog, capsys, where):
+    before = tree(catalog)
+    out = catalog / where
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 2
+    assert "--out: is the catalog root, one of its parents, or holds its sources" in capsys.readouterr().err
+    assert tree(catalog) == before
+
+
+def test_out_never_replaces_a_directory_that_is_not_a_build(catalog, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 2
+    assert "no manifest.json" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_concurrent_builds_into_one_dist_leave_one_whole_build(catalog, tmp_path):
+    out = tmp_path / "dist"
+    reference = tmp_path / "reference"
+    assert main(["--root", str(catalog), "build", "--out", str(reference), "--no-lint", "-q"]) == 0
+    command = [sys.executable, str(ROOT / "build.py"), "--root", str(catalog), "build", "--out", str(out), "--no-lint"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+    assert [r.wait() for r in runs] == [0, 0, 0], [r.stderr.read() for r in runs]
+    assert tree(out) == tree(reference)
+    assert not [p for p in tmp_path.iterdir() if ".new-" in p.name or ".old-" in p.name]
