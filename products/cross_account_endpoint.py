@@ -14,6 +14,7 @@ from troposphere import And, Equals, GetAtt, If, Not, Output, Ref, Sub, Template
 from generator.blocks import cicd, crossaccount, keys
 from generator.blocks.policy import KEY_READ, bucket_read_for_accounts, key_use_for
 from generator.blocks.project import (
+    PIPELINE_ROLE,
     PROJECT_ID,
     PROJECT_NAME,
     mark_optional,
@@ -65,8 +66,12 @@ def template() -> Template:
     t.add_parameter(keys.key_arn_parameter(
         "DeploymentRegionArtifactKeyArn", "Only for another DeploymentRegion: the KMS key (in that region) "
         "encrypting that bucket, usable by both target accounts. Leave blank when not used."))
-    build_role = t.add_parameter(role_parameter("CodeBuildRole", "CodeBuild runs as"))
-    pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
+    build_role = t.add_parameter(role_parameter(
+        "CodeBuildRole", "CodeBuild runs as: the test step assumes the preprod execution role, which the AWS-managed "
+        "UseRole cannot (default: project-roles' pipeline role)", PIPELINE_ROLE))
+    pipeline_role = t.add_parameter(role_parameter(
+        "CodePipelineRole", "CodePipeline runs as: it assumes the deployer roles of the target accounts, which the "
+        "AWS-managed UseRole cannot (default: project-roles' pipeline role)", PIPELINE_ROLE))
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
     mark_optional(t, "DeployerRoleName", "ModelExecutionRoleName", "DeploymentRegion",
                   "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn",

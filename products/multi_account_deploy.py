@@ -17,6 +17,7 @@ from troposphere import Equals, GetAtt, If, Output, Ref, Sub, Template
 from generator.blocks import cicd, crossaccount, keys, registry, stacksets
 from generator.blocks.policy import key_use_for, policy_document
 from generator.blocks.project import (
+    PIPELINE_ROLE,
     PROJECT_ID,
     PROJECT_NAME,
     mark_optional,
@@ -63,7 +64,10 @@ def template() -> Template:
     t.add_parameter(keys.key_arn_parameter(
         "KmsKeyArn", "KMS key for the artifacts; its key policy must let the OUs decrypt. Leave blank to create one."))
     t.add_parameter(stacksets.call_as_parameter())
-    build_role = t.add_parameter(role_parameter("CodeBuildRole", "CodeBuild runs as (build, deploy and test)"))
+    build_role = t.add_parameter(role_parameter(
+        "CodeBuildRole", "CodeBuild runs as (build, deploy and test): it needs the StackSets API, "
+        "organizations:ListDelegatedAdministrators and sts:AssumeRole of the staging execution roles, which the "
+        "AWS-managed UseRole lacks (default: project-roles' pipeline role)", PIPELINE_ROLE))
     pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
     mark_optional(t, "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName",

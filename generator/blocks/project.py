@@ -17,6 +17,11 @@ PROJECT_NAME = "SageMakerProjectName"
 PROJECT_ID = "SageMakerProjectId"
 
 USE_ROLE = "service-role/AmazonSageMakerServiceCatalogProductsUseRole"
+# The project-roles product's roles: the sagemaker-projects portfolio's launch constraint, and
+# the role the deploy projects' CodeBuild and CodePipeline run as where the UseRole cannot
+# (it has no sts:AssumeRole and no StackSets permissions).
+LAUNCH_ROLE = "SageMakerProjectsLaunchRole"
+PIPELINE_ROLE = "sagemaker-projects-pipeline-role"
 
 
 def project_parameters() -> list[Parameter]:

@@ -50,6 +50,9 @@ NO_RESOURCE_ACTIONS: dict[str, str] = {
     # CloudFormation calls with no resource: template validation and the console's upload bucket.
     "cloudformation:validatetemplate": "validation touches no resource",
     "cloudformation:createuploadbucket": "account-level upload bucket",
+    # The StackSet does not exist before the call (its ARN holds an id CloudFormation generates);
+    # the Service Authorization Reference lists no resource type. Scope with aws:RequestTag.
+    "cloudformation:createstackset": "the StackSet does not exist before the call; scope with aws:RequestTag",
     # CloudWatch Logs resource policies are account-level (e.g. for EventBridge -> Logs targets).
     "logs:putresourcepolicy": "account-level resource policy",
     "logs:deleteresourcepolicy": "account-level resource policy",

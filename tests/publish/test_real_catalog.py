@@ -35,7 +35,7 @@ def test_real_catalog_publishes_and_republishes_with_no_writes(double, tmp_path,
         )
 
     constraints = [json.loads(c.params["Parameters"]) for c in double.ops("CreateConstraint") if c.error is None]
-    assert {"LocalRoleName": "AmazonSageMakerServiceCatalogProductsLaunchRole"} in constraints
+    assert {"LocalRoleName": "SageMakerProjectsLaunchRole"} in constraints
     assert {"LocalRoleName": "MLPlatformAdminLaunchRole"} in constraints
     shares = [c.params for c in double.ops("CreatePortfolioShare") if c.error is None]
     assert {"Type": "ORGANIZATIONAL_UNIT", "Value": "ou-ab12-mlworkloads"} in [s["OrganizationNode"] for s in shares]

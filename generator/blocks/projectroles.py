@@ -1,0 +1,301 @@
+"""The two roles SageMaker projects of this catalog need in a data science account.
+
+* The **launch role** (the `sagemaker-projects` portfolio's launch constraint, `LocalRoleName`):
+  Service Catalog assumes it and CloudFormation creates the project stacks' resources with its
+  credentials. The AWS-managed launch role (`AmazonSageMakerServiceCatalogProductsLaunchRole`)
+  cannot: its policy has no KMS actions, no `s3:PutBucketVersioning` or
+  `s3:PutBucketOwnershipControls`, no `sagemaker:CreateModelPackageGroup`, no
+  `events:PutPermission`. The statements below follow the CloudFormation handler permissions
+  (the provider schemas shipped with cfn-lint) of each resource type the three Studio templates
+  create, for the properties they set, scoped by the names the templates give
+  (`sagemaker-...`, stacks `SC-...`) or, where names are generated, by the project tag.
+* The **pipeline role**: what the projects' CodeBuild, CodePipeline and EventBridge run as where
+  the AWS-managed `AmazonSageMakerServiceCatalogProductsUseRole` cannot do the job: it has no
+  `sts:AssumeRole` (cross-account deploy and test) and no StackSets permissions.
+
+Statements are plain dicts (see generator/blocks/policy.py). Every `Resource: "*"` is an action
+without resource-level permissions or a read; each says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from troposphere import Ref, Sub
+
+from generator.blocks.policy import Statement, when
+
+PROJECT_ID_TAG = "sagemaker:project-id"
+LAUNCH_SERVICES = ["codebuild.amazonaws.com", "codepipeline.amazonaws.com", "events.amazonaws.com"]
+# Roles the launch role may pass: the AWS-managed project roles (UseRole and the split roles of
+# newer accounts) and this product's pipeline role.
+MANAGED_PROJECT_ROLES = "service-role/AmazonSageMakerServiceCatalogProducts*"
+# Roles in other accounts the pipelines assume (target-account-bootstrap's names).
+DEPLOYER_ROLES = "sagemaker-*-deployer"
+EXECUTION_ROLES = "sagemaker-role-*"
+# Resource types the endpoint StackSets may hold (seedcode/modeldeploy/endpoint-config-template.yml).
+STACK_SET_RESOURCE_TYPES = ["AWS-SageMaker-*", "AWS-CloudWatch-*", "AWS-ApplicationAutoScaling-*"]
+
+
+def arn(service: str, resource: str, region: str = "*", account: str = "${AWS::AccountId}") -> Sub:
+    """`arn:<partition>:<service>:<region>:<account>:<resource>`; any region by default: IAM is
+    global, and the same role serves projects in every region the catalog is published to."""
+    return Sub(f"arn:${{AWS::Partition}}:{service}:{region}:{account}:{resource}")
+
+
+def allow(sid: str, actions: list[str], resources: Any, condition: dict | None = None) -> Statement:
+    statement: Statement = {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+def tag_present(kind: str) -> dict[str, Any]:
+    """Condition: the request (`RequestTag`) or the resource (`ResourceTag`) has the project id tag."""
+    return {"Null": {f"aws:{kind}/{PROJECT_ID_TAG}": "false"}}
+
+
+def service_trust(*services: str) -> Statement:
+    return {"Effect": "Allow", "Principal": {"Service": list(services)}, "Action": "sts:AssumeRole"}
+
+
+# --- The launch role ---------------------------------------------------------------------------
+
+# The project buckets: sagemaker-<project id>-<account>-<region> (generator/blocks/storage.py).
+PROJECT_BUCKETS = "arn:${AWS::Partition}:s3:::sagemaker-*-${AWS::AccountId}-*"
+
+
+def service_catalog_stacks() -> list[Statement]:
+    """The provisioned products' stacks (Service Catalog names them SC-<account>-pp-<id>)."""
+    return [
+        allow("ServiceCatalogStacks", [
+            "cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+            "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+            "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources",
+            "cloudformation:GetTemplate", "cloudformation:TagResource", "cloudformation:UntagResource",
+        ], arn("cloudformation", "stack/SC-*/*")),
+        # Read-only; ValidateTemplate has no resource type and GetTemplateSummary reads the
+        # template it is given.
+        allow("ValidateTemplates", ["cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate"], "*"),
+    ]
+
+
+def template_and_seed_reads(bucket_parameter: str, keys_parameter: str, keys_condition: str) -> list[Any]:
+    """The templates (Service Catalog's copies, tagged servicecatalog:provisioning=true, in its
+    own buckets) and the seed-code zips the repositories are created from (in the publisher's
+    artifact bucket, which must let this role read them: see the README)."""
+    return [
+        # Service Catalog's documented launch-role statement: its buckets are not ours to name.
+        allow("ReadProvisioningTemplates", ["s3:GetObject"], "*",
+              {"StringEquals": {"s3:ExistingObjectTag/servicecatalog:provisioning": "true"}}),
+        allow("ReadSeedCode", ["s3:GetObject", "s3:GetObjectVersion"],
+              Sub(f"arn:${{AWS::Partition}}:s3:::${{{bucket_parameter}}}/*")),
+        when(keys_condition, allow("DecryptSeedCode", ["kms:Decrypt"], Ref(keys_parameter),
+                                   {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}})),
+    ]
+
+
+def project_keys() -> list[Statement]:
+    """Customer-managed keys and their `alias/sagemaker-...` aliases. Keys have generated ids, so
+    they are scoped by the project tag the templates put on them (passed to CreateKey)."""
+    keys = arn("kms", "key/*")
+    return [
+        # CreateKey has no resource type: the key does not exist yet. Only tagged keys.
+        allow("CreateProjectKeys", ["kms:CreateKey"], "*", tag_present("RequestTag")),
+        # Tagging in CreateKey needs kms:TagResource "not restricted to particular KMS keys" (KMS
+        # developer guide, controlling access to tags): every key of the account, but only with the
+        # project tag in the request. PutKeyPolicy: CreateKey's policy lockout safety check asks
+        # whether this role could put the new key's policy; a real PutKeyPolicy request carries no
+        # tags, so this statement grants it nothing (ManageProjectKeys does, on tagged keys).
+        allow("TagProjectKeysOnCreate", ["kms:TagResource", "kms:PutKeyPolicy"], keys, tag_present("RequestTag")),
+        allow("ManageProjectKeys", [
+            "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags",
+            "kms:PutKeyPolicy", "kms:EnableKeyRotation", "kms:DisableKeyRotation", "kms:UpdateKeyDescription",
+            "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+            # An alias operation is authorized on the key as well as on the alias.
+            "kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias",
+        ], keys, tag_present("ResourceTag")),
+        allow("ProjectKeyAliases", ["kms:CreateAlias", "kms:UpdateAlias", "kms:DeleteAlias"],
+              arn("kms", "alias/sagemaker-*")),
+        # Read-only, no resource type.
+        allow("ListAliases", ["kms:ListAliases"], "*"),
+    ]
+
+
+def project_buckets() -> list[Statement]:
+    """Versioned, SSE-KMS, public-access-blocked, owner-enforced buckets with a bucket policy."""
+    buckets = Sub(PROJECT_BUCKETS)
+    return [
+        allow("ProjectBuckets", [
+            "s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketAcl",
+            "s3:PutBucketTagging", "s3:GetBucketTagging", "s3:TagResource", "s3:UntagResource",
+            "s3:ListTagsForResource",
+            "s3:PutEncryptionConfiguration", "s3:GetEncryptionConfiguration",
+            "s3:PutBucketVersioning", "s3:GetBucketVersioning",
+            "s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock",
+            "s3:PutBucketOwnershipControls", "s3:GetBucketOwnershipControls",
+            "s3:PutBucketPolicy", "s3:GetBucketPolicy", "s3:DeleteBucketPolicy",
+        ], buckets),
+        # The read handler describes every configuration, set or not.
+        allow("ReadProjectBucketConfiguration", [
+            "s3:GetAccelerateConfiguration", "s3:GetAnalyticsConfiguration", "s3:GetBucketCORS",
+            "s3:GetBucketLogging", "s3:GetBucketNotification", "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketWebsite", "s3:GetInventoryConfiguration", "s3:GetIntelligentTieringConfiguration",
+            "s3:GetLifecycleConfiguration", "s3:GetMetricsConfiguration", "s3:GetReplicationConfiguration",
+        ], buckets),
+    ]
+
+
+def project_cicd() -> list[Statement]:
+    """Repositories, CodeBuild projects, pipelines and rules named sagemaker-..."""
+    return [
+        allow("ProjectRepositories", [
+            "codecommit:CreateRepository", "codecommit:DeleteRepository", "codecommit:GetRepository",
+            "codecommit:CreateCommit", "codecommit:UpdateRepositoryName", "codecommit:UpdateRepositoryDescription",
+            "codecommit:GetRepositoryTriggers", "codecommit:TagResource", "codecommit:UntagResource",
+            "codecommit:ListTagsForResource",
+        ], arn("codecommit", "sagemaker-*")),
+        # Read-only, no resource type (the delete and read handlers list repositories).
+        allow("ListRepositories", ["codecommit:ListRepositories"], "*"),
+        allow("ProjectBuildProjects", [
+            "codebuild:CreateProject", "codebuild:UpdateProject", "codebuild:DeleteProject",
+            "codebuild:BatchGetProjects",
+        ], arn("codebuild", "project/sagemaker-*")),
+        allow("ProjectPipelines", [
+            "codepipeline:CreatePipeline", "codepipeline:UpdatePipeline", "codepipeline:DeletePipeline",
+            "codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:StartPipelineExecution",
+            "codepipeline:EnableStageTransition", "codepipeline:DisableStageTransition",
+            "codepipeline:TagResource", "codepipeline:UntagResource", "codepipeline:ListTagsForResource",
+        ], arn("codepipeline", "sagemaker-*")),
+        allow("ProjectRules", [
+            "events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
+            "events:RemoveTargets", "events:ListTargetsByRule", "events:TagResource", "events:UntagResource",
+            "events:ListTagsForResource",
+        ], arn("events", "rule/sagemaker-*")),
+        # The deploy projects let a hub registry's account put its model events on the default
+        # bus (AWS::Events::EventBusPolicy). PutPermission and RemovePermission have no resource
+        # type: they edit the bus policy of the account.
+        allow("DefaultBusPolicy", ["events:PutPermission", "events:RemovePermission"], "*"),
+        allow("DescribeDefaultBus", ["events:DescribeEventBus"], arn("events", "event-bus/default")),
+    ]
+
+
+def project_model_groups() -> list[Statement]:
+    """Model package groups are named <project name>-<project id> (no sagemaker- prefix): created
+    only with the project tag, changed and deleted only when they carry it."""
+    groups = arn("sagemaker", "model-package-group/*")
+    return [
+        allow("CreateProjectModelGroups", ["sagemaker:CreateModelPackageGroup", "sagemaker:AddTags"], groups,
+              tag_present("RequestTag")),
+        allow("ManageProjectModelGroups", [
+            "sagemaker:PutModelPackageGroupPolicy", "sagemaker:DeleteModelPackageGroupPolicy",
+            "sagemaker:DeleteModelPackageGroup", "sagemaker:AddTags", "sagemaker:DeleteTags",
+        ], groups, tag_present("ResourceTag")),
+        allow("ReadModelGroups", [
+            "sagemaker:DescribeModelPackageGroup", "sagemaker:GetModelPackageGroupPolicy", "sagemaker:ListTags",
+        ], groups),
+    ]
+
+
+def pass_project_roles(pipeline_role_arn: Any) -> list[Statement]:
+    """The roles the templates' CodeBuild projects, pipelines and rules run as, to those services only."""
+    roles = [arn("iam", f"role/{MANAGED_PROJECT_ROLES}", region=""), pipeline_role_arn]
+    return [
+        allow("PassProjectRoles", ["iam:PassRole"], roles,
+              {"StringEquals": {"iam:PassedToService": LAUNCH_SERVICES}}),
+        # The pipeline handlers read the role they pass.
+        allow("ReadProjectRoles", ["iam:GetRole"], roles),
+    ]
+
+
+# --- The pipeline role -------------------------------------------------------------------------
+
+
+def pipeline_sources_and_builds() -> list[Statement]:
+    """CodePipeline: the CodeCommit source and the CodeBuild actions; EventBridge: start the pipeline."""
+    return [
+        allow("ProjectSources", [
+            "codecommit:GetBranch", "codecommit:GetCommit", "codecommit:GetRepository", "codecommit:UploadArchive",
+            "codecommit:GetUploadArchiveStatus", "codecommit:CancelUploadArchive",
+        ], arn("codecommit", "sagemaker-*")),
+        allow("ProjectBuilds", ["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
+              arn("codebuild", "project/sagemaker-*")),
+        allow("StartProjectPipelines", ["codepipeline:StartPipelineExecution"], arn("codepipeline", "sagemaker-*")),
+        allow("BuildLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [
+            arn("logs", "log-group:/aws/codebuild/sagemaker-*"),
+            arn("logs", "log-group:/aws/codebuild/sagemaker-*:log-stream:*"),
+        ]),
+    ]
+
+
+def pipeline_artifacts() -> list[Statement]:
+    """Pipeline artifacts, packaged templates and model data in the project buckets (sagemaker-*;
+    another region's artifact bucket of cross-account-endpoint must be named so too). The keys'
+    policies grant this role their use."""
+    return [
+        allow("ProjectArtifacts", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+              Sub("arn:${AWS::Partition}:s3:::sagemaker-*/*")),
+        allow("ProjectArtifactBuckets", ["s3:ListBucket", "s3:GetBucketAcl", "s3:GetBucketLocation",
+                                         "s3:GetBucketVersioning"], Sub("arn:${AWS::Partition}:s3:::sagemaker-*")),
+    ]
+
+
+def pipeline_sagemaker(execution_role_pattern: str) -> list[Statement]:
+    """model-build's CodeBuild upserts and starts the SageMaker Pipeline (sagemaker-<name>-<id>)
+    and passes it the execution role; the deploy builds read the registry (here or a hub's,
+    whose group policy decides)."""
+    return [
+        allow("SageMakerPipelines", [
+            "sagemaker:CreatePipeline", "sagemaker:UpdatePipeline", "sagemaker:DescribePipeline",
+            "sagemaker:StartPipelineExecution", "sagemaker:AddTags", "sagemaker:ListTags",
+        ], arn("sagemaker", "pipeline/sagemaker-*")),
+        allow("SageMakerPipelineExecutions", [
+            "sagemaker:DescribePipelineExecution", "sagemaker:ListPipelineExecutionSteps",
+        ], arn("sagemaker", "pipeline/sagemaker-*/execution/*")),
+        allow("ReadProjectTags", ["sagemaker:ListTags"], arn("sagemaker", "project/*")),
+        allow("ReadModelRegistry", [
+            "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup",
+        ], [arn("sagemaker", "model-package-group/*", account="*"), arn("sagemaker", "model-package/*", account="*")]),
+        allow("PassExecutionRole", ["iam:PassRole"], Sub(
+            f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/${{{execution_role_pattern}}}"),
+            {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}),
+    ]
+
+
+def pipeline_cross_account() -> list[Statement]:
+    """cross-account-endpoint's CloudFormation actions assume the deployer role of each target
+    account; both deploy products' test steps assume the endpoints' execution role there."""
+    return [
+        allow("AssumeTargetAccountRoles", ["sts:AssumeRole"], [
+            arn("iam", f"role/{DEPLOYER_ROLES}", region="", account="*"),
+            arn("iam", f"role/{EXECUTION_ROLES}", region="", account="*"),
+        ]),
+    ]
+
+
+def pipeline_stack_sets() -> list[Statement]:
+    """multi-account-deploy's CodeBuild deploys service-managed StackSets named
+    sagemaker-<name>-<id>-deploy-<stage> (seedcode/modeldeploy/deploy_stackset.py), with CallAs
+    DELEGATED_ADMIN or SELF. A delegated administrator's StackSets may carry the management
+    account's id, so the account is left open; the name and the resource types are not."""
+    stack_sets = arn("cloudformation", "stackset/sagemaker-*:*", account="*")
+    return [
+        # CreateStackSet has no resource type (the StackSet has no id yet): only with the project
+        # tag the deploy script always sets.
+        allow("CreateProjectStackSets", ["cloudformation:CreateStackSet"], "*", tag_present("RequestTag")),
+        allow("OperateProjectStackSets", [
+            "cloudformation:UpdateStackSet", "cloudformation:CreateStackInstances",
+            "cloudformation:DescribeStackSet", "cloudformation:DescribeStackSetOperation",
+            "cloudformation:ListStackInstances", "cloudformation:ListStackSetOperations",
+            "cloudformation:ListStackSetOperationResults", "cloudformation:TagResource",
+        ], [
+            stack_sets,
+            arn("cloudformation", "stackset-target/*", account="*"),
+            # Instances may hold endpoint resources only (never IAM, Lambda...).
+            *(arn("cloudformation", f"type/resource/{t}", account="*") for t in STACK_SET_RESOURCE_TYPES),
+        ]),
+        # Read-only and without resource types: StackSets checks the delegated administrator.
+        allow("FindDelegatedAdministrator", [
+            "organizations:ListDelegatedAdministrators", "organizations:DescribeOrganization",
+        ], "*"),
+    ]
