@@ -22,7 +22,7 @@ What a publish maintains, per region
   (Name = version, Description = ``sha256:<content_hash> location:<12 hex>``, the location being a
   short hash of bucket, prefix and the bucket's region) only for content not published there yet;
   versions past ``--keep-versions`` set to DEPRECATED, never deleted.
-* One LAUNCH constraint per product per portfolio (replaced when the configuration changes).
+* One LAUNCH constraint per product per portfolio (changed in place with UpdateConstraint).
 * Shares through ``OrganizationNode`` (ORGANIZATION, ORGANIZATIONAL_UNIT, ACCOUNT).  Account targets
   use ``OrganizationNode{Type: ACCOUNT}`` rather than ``AccountId``: it is the organization-member
   share (no acceptance step in the recipient, a status token to poll, updatable with

@@ -5,13 +5,17 @@ physical ids it read or created and turns each action into API calls.  On the fi
 stops and reports the actions applied, the one that failed (with AWS's error) and the ones not
 attempted.  Re-running the publisher afterwards re-reads live state and plans only what is missing;
 the create calls it repeats carry the same deterministic IdempotencyToken, so a create whose answer
-was lost returns the resource already made instead of a duplicate.
+was lost returns the resource already made instead of a duplicate.  Service Catalog remembers the
+token, not the resource: a create repeated after its resource was deleted answers with the deleted
+id, so every create's answer is checked and a stale one re-created with a salted token
+(:meth:`Executor._create_fresh`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +32,8 @@ SHARE_FINAL = ("COMPLETED", "COMPLETED_WITH_ERRORS", "ERROR")
 #: write calls that may hit "not found" right after the resource they name was created/associated
 EVENTUAL = ("ResourceNotFoundException",)
 BUSY = ("InvalidStateException",)
+#: stale answers to a create call tolerated in a row (each one salts the next token)
+MAX_STALE = 3
 
 
 class ActionFailed(Exception):
@@ -52,6 +58,7 @@ class _Context:
     products: dict[str, str] = field(default_factory=dict)
     tag_options: dict[tuple[str, str], str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    deleted: set[str] = field(default_factory=set)  # ids this run deleted (constraints)
 
     def portfolio_id(self, key: str) -> str:
         if key not in self.portfolios:
@@ -137,6 +144,44 @@ class Executor:
     def _ok(action: Action, message: str = "", **result) -> ActionOutcome:
         return ActionOutcome(action, "applied", message, result)
 
+    def _exists(self, describe: Callable[[], Any]) -> bool:
+        """Whether a resource a create call just named exists: "not found" is retried a few times
+        (a new resource may take a moment to be readable) before it counts as gone."""
+        try:
+            self._eventually(describe)
+        except ClientError as exc:
+            if error_code(exc) not in EVENTUAL:
+                raise
+            return False
+        return True
+
+    def _create_fresh(self, ctx: _Context, kind: str, material: list, create: Callable[[str], dict],
+                      id_of: Callable[[dict], str], describe: Callable[[str], Any]) -> tuple[dict, str]:
+        """Create with a deterministic IdempotencyToken, and make sure the answer is a live resource.
+
+        Service Catalog remembers a token, not the resource it made: repeating a create whose
+        resource was deleted since (by hand, or by this publisher: a pruned launch constraint)
+        returns the old answer and creates nothing.  So the id answered is checked (not one this run
+        deleted, and DescribeX finds it); a stale one is added to the token's material and the create
+        repeated.  The chain is deterministic, so an interrupted run repeated later replays the very
+        same requests and still creates no duplicates.
+        """
+        stale: list[str] = []
+        while True:
+            token = idempotency_token(kind, *material, *([{"stale": stale}] if stale else []))
+            response = create(token)
+            resource_id = id_of(response)
+            if resource_id not in ctx.deleted and self._exists(partial(describe, resource_id)):
+                return response, resource_id
+            stale.append(resource_id)
+            if len(stale) > MAX_STALE:
+                raise ActionFailed(
+                    f"create {kind} keeps answering with resources that no longer exist ({', '.join(stale)})"
+                )
+            self.progress.info(
+                f"{kind} {resource_id} answered for a repeated create request no longer exists; creating anew"
+            )
+
     # ---------------------------------------------------------------------------------------- S3
 
     def _s3_object_create(self, ctx: _Context, action: Action) -> ActionOutcome:
@@ -163,9 +208,13 @@ class Executor:
         params = {"DisplayName": d["DisplayName"], "ProviderName": d["ProviderName"], "Tags": d["Tags"]}
         if d.get("Description"):
             params["Description"] = d["Description"]
-        token = idempotency_token("portfolio", ctx.region, d["portfolio"], params)
-        response = ctx.clients.sc.create_portfolio(**params, IdempotencyToken=token)
-        portfolio_id = response["PortfolioDetail"]["Id"]
+        sc = ctx.clients.sc
+        _response, portfolio_id = self._create_fresh(
+            ctx, "portfolio", [ctx.region, d["portfolio"], params],
+            lambda token: sc.create_portfolio(**params, IdempotencyToken=token),
+            lambda response: response["PortfolioDetail"]["Id"],
+            lambda resource_id: sc.describe_portfolio(Id=resource_id),
+        )
         ctx.portfolios[d["portfolio"]] = portfolio_id
         return self._ok(action, portfolio_id, id=portfolio_id)
 
@@ -252,9 +301,13 @@ class Executor:
                 "Type": "CLOUD_FORMATION_TEMPLATE",
             },
         }
-        token = idempotency_token("product", ctx.region, key, params)
-        response = ctx.clients.sc.create_product(**params, IdempotencyToken=token)
-        product_id = response["ProductViewDetail"]["ProductViewSummary"]["ProductId"]
+        sc = ctx.clients.sc
+        response, product_id = self._create_fresh(
+            ctx, "product", [ctx.region, key, params],
+            lambda token: sc.create_product(**params, IdempotencyToken=token),
+            lambda response: response["ProductViewDetail"]["ProductViewSummary"]["ProductId"],
+            lambda resource_id: sc.describe_product_as_admin(Id=resource_id),
+        )
         ctx.products[key] = product_id
         version_id = response.get("ProvisioningArtifactDetail", {}).get("Id")
         return self._ok(action, product_id, id=product_id, version_id=version_id)
@@ -282,10 +335,14 @@ class Executor:
                 "Type": "CLOUD_FORMATION_TEMPLATE",
             },
         }
-        token = idempotency_token("artifact", ctx.region, params)
-        response = self._eventually(
-            lambda: ctx.clients.sc.create_provisioning_artifact(**params, IdempotencyToken=token))
-        version_id = response["ProvisioningArtifactDetail"]["Id"]
+        sc = ctx.clients.sc
+        _response, version_id = self._create_fresh(
+            ctx, "artifact", [ctx.region, params],
+            lambda token: self._eventually(lambda: sc.create_provisioning_artifact(**params, IdempotencyToken=token)),
+            lambda response: response["ProvisioningArtifactDetail"]["Id"],
+            lambda resource_id: sc.describe_provisioning_artifact(ProductId=params["ProductId"],
+                                                                  ProvisioningArtifactId=resource_id),
+        )
         return self._ok(action, version_id, id=version_id)
 
     def _artifact_update(self, ctx: _Context, action: Action) -> ActionOutcome:
@@ -312,11 +369,7 @@ class Executor:
         d = action.details
         sc = ctx.clients.sc
         for constraint_id in d["constraint_ids"]:
-            try:
-                sc.delete_constraint(Id=constraint_id)
-            except ClientError as exc:
-                if error_code(exc) != "ResourceNotFoundException":
-                    raise
+            self._delete_constraint(ctx, constraint_id)
         try:
             sc.disassociate_product_from_portfolio(ProductId=d["product_id"],
                                                    PortfolioId=ctx.portfolio_id(d["portfolio"]))
@@ -327,7 +380,15 @@ class Executor:
 
     # ---------------------------------------------------------------------------------------- constraints
 
-    def _constraint_create(self, ctx: _Context, action: Action, replaced: tuple[str, ...] = ()) -> ActionOutcome:
+    def _delete_constraint(self, ctx: _Context, constraint_id: str) -> None:
+        try:
+            ctx.clients.sc.delete_constraint(Id=constraint_id)
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+        ctx.deleted.add(constraint_id)
+
+    def _constraint_create(self, ctx: _Context, action: Action) -> ActionOutcome:
         d = action.details
         sc = ctx.clients.sc
         params = {
@@ -337,9 +398,17 @@ class Executor:
             "Parameters": d["Parameters"],
             "Description": d["Description"],
         }
-        token = idempotency_token("constraint", ctx.region, params, list(replaced))
+        # the constraints read on this product/portfolio pair (and any this action removed) make
+        # the token differ from that of an earlier create whose constraint is gone
+        seen = sorted(set(d.get("live_constraint_ids", [])) | set(d.get("replace", []))
+                      | ({d["constraint_id"]} if d.get("constraint_id") else set()))
         try:
-            response = self._eventually(lambda: sc.create_constraint(**params, IdempotencyToken=token))
+            _response, constraint_id = self._create_fresh(
+                ctx, "constraint", [ctx.region, params, seen],
+                lambda token: self._eventually(lambda: sc.create_constraint(**params, IdempotencyToken=token)),
+                lambda response: response["ConstraintDetail"]["ConstraintId"],
+                lambda resource_id: sc.describe_constraint(Id=resource_id),
+            )
         except ClientError as exc:
             if error_code(exc) != "DuplicateResourceException":
                 raise
@@ -350,18 +419,27 @@ class Executor:
                     if detail.get("Type") == "LAUNCH" and detail.get("Description") == params["Description"]:
                         return self._ok(action, detail["ConstraintId"], id=detail["ConstraintId"])
             raise
-        constraint_id = response["ConstraintDetail"]["ConstraintId"]
         return self._ok(action, constraint_id, id=constraint_id)
 
     def _constraint_update(self, ctx: _Context, action: Action) -> ActionOutcome:
-        replaced = tuple(action.details.get("replace", []))
-        for constraint_id in replaced:
-            try:
-                ctx.clients.sc.delete_constraint(Id=constraint_id)
-            except ClientError as exc:
-                if error_code(exc) != "ResourceNotFoundException":
-                    raise
-        return self._constraint_create(ctx, action, replaced)
+        """UpdateConstraint in place (Parameters and Description; documented for LAUNCH constraints);
+        extra LAUNCH constraints on the pair are deleted first.  One deleted since it was read is
+        created instead."""
+        d = action.details
+        for constraint_id in d.get("replace", []):
+            self._delete_constraint(ctx, constraint_id)
+        constraint_id = d.get("constraint_id")
+        if not constraint_id:
+            return self._constraint_create(ctx, action)
+        try:
+            ctx.clients.sc.update_constraint(Id=constraint_id, Parameters=d["Parameters"],
+                                             Description=d["Description"])
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            ctx.deleted.add(constraint_id)
+            return self._constraint_create(ctx, action)
+        return self._ok(action, constraint_id, id=constraint_id)
 
     # ---------------------------------------------------------------------------------------- shares
 

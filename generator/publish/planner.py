@@ -395,14 +395,18 @@ def _plan_constraints(catalog: Catalog, live: LiveState, plan: RegionPlan) -> No
         for product_key in portfolio.products:
             product = live.products.get(product_key)
             target = f"portfolio/{key}/product/{product_key}/launch-constraint"
-            existing = []
+            on_pair = []
             if current is not None and product is not None:
-                existing = [c for c in current.constraints if c.product_id == product.id and c.type == "LAUNCH"]
+                on_pair = [c for c in current.constraints if c.product_id == product.id]
+            existing = [c for c in on_pair if c.type == "LAUNCH"]
             details = {
                 "portfolio": key,
                 "product": product_key,
                 "Parameters": json.dumps(parameters, sort_keys=True),
                 "Description": constraint_description(parameters),
+                # the live state the create was decided from: part of its IdempotencyToken, so a
+                # create after the first constraint is gone is not the first create's replay
+                "live_constraint_ids": sorted(c.id for c in on_pair),
             }
             if not existing:
                 plan.actions.append(Action(
@@ -412,11 +416,14 @@ def _plan_constraints(catalog: Catalog, live: LiveState, plan: RegionPlan) -> No
             elif len(existing) == 1 and existing[0].parameters == parameters:
                 plan.actions.append(Action("noop", "constraint", target, live.region, "launch constraint in place"))
             else:
+                # UpdateConstraint changes a LAUNCH constraint's parameters in place; any extra one
+                # (only one LAUNCH constraint per product and portfolio is allowed) is deleted
+                keep, *extra = sorted(existing, key=lambda c: c.id)
                 old = ", ".join(json.dumps(c.parameters) for c in existing)
                 plan.actions.append(Action(
                     "update", "constraint", target, live.region,
-                    f"replace launch constraint {old} with {json.dumps(parameters)}",
-                    {**details, "replace": sorted(c.id for c in existing)},
+                    f"change launch constraint {old} to {json.dumps(parameters)}",
+                    {**details, "constraint_id": keep.id, "replace": [c.id for c in extra]},
                 ))
 
 

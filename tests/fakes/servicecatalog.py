@@ -33,8 +33,10 @@ the strict choice and says so in the method's docstring):
 * quotas: 100 portfolios and 350 products per region, 150 products per portfolio, 100 versions per
   product, 20 tags per resource, 25 TagOptions per resource, 10 IAM_PATTERN principals per
   portfolio -> ``LimitExceededException`` (botocore retries that code like throttling);
-* ``IdempotencyToken``: same token + same parameters -> the same response, nothing created; same
-  token + different parameters -> ``InvalidParametersException`` (assumption);
+* ``IdempotencyToken``: same token + same parameters -> the same response, nothing created, even
+  when the resource that response names was deleted since (the token is remembered, not the
+  resource: a replayed create answers with a stale id); same token + different parameters ->
+  ``InvalidParametersException`` (assumption);
 * share operations are asynchronous: ``NOT_STARTED`` -> ``IN_PROGRESS`` -> ``COMPLETED`` over a few
   later calls; a second share operation on a portfolio while one is running ->
   ``InvalidStateException``; org-node shares need AWS Organizations access ``ENABLED``;
@@ -693,6 +695,19 @@ class ServiceCatalogDouble:
 
         return self._idempotent(region, "CreatePortfolio", params, create)
 
+    def _op_DeletePortfolio(self, region: _Region, params: dict) -> dict:
+        """Refused while it has products, principals, constraints or shares (documented); its
+        creation token is kept."""
+        pid = params["Id"]
+        self._portfolio(region, pid)
+        if (region.portfolio_products.get(pid) or region.principals.get(pid) or region.shares.get(pid)
+                or any(c["PortfolioId"] == pid for c in region.constraints.values())):
+            raise SCError("ResourceInUseException",
+                          "The portfolio has associated products, users, constraints or shares")
+        del region.portfolios[pid]
+        region.tag_option_links.pop(pid, None)
+        return {}
+
     def _op_UpdatePortfolio(self, region: _Region, params: dict) -> dict:
         p = self._portfolio(region, params["Id"])
         tags = self._update_tags(p["Tags"], params.get("AddTags", []), params.get("RemoveTags", []))
@@ -802,6 +817,15 @@ class ServiceCatalogDouble:
 
         return self._idempotent(region, "CreateProduct", params, create)
 
+    def _op_DeleteProduct(self, region: _Region, params: dict) -> dict:
+        """Refused while the product is in a portfolio (documented); its creation token is kept."""
+        self._product(region, params["Id"])
+        if any(params["Id"] in members for members in region.portfolio_products.values()):
+            raise SCError("ResourceInUseException", "The product is associated with a portfolio")
+        del region.products[params["Id"]]
+        region.tag_option_links.pop(params["Id"], None)
+        return {}
+
     def _op_UpdateProduct(self, region: _Region, params: dict) -> dict:
         p = self._product(region, params["Id"])
         tags = self._update_tags(p["Tags"], params.get("AddTags", []), params.get("RemoveTags", []))
@@ -833,6 +857,31 @@ class ServiceCatalogDouble:
             }
 
         return self._idempotent(region, "CreateProvisioningArtifact", params, create)
+
+    def _op_DescribeProvisioningArtifact(self, region: _Region, params: dict) -> dict:
+        """By ids only (the publisher's use); names are not supported by the double."""
+        if not params.get("ProductId") or not params.get("ProvisioningArtifactId"):
+            raise SCError("InvalidParametersException", "The double needs ProductId and ProvisioningArtifactId")
+        p = self._product(region, params["ProductId"])
+        matches = [a for a in p["Artifacts"] if a["Id"] == params["ProvisioningArtifactId"]]
+        if not matches:
+            raise SCError("ResourceNotFoundException", f"Provisioning artifact {params['ProvisioningArtifactId']}")
+        return {
+            "ProvisioningArtifactDetail": self._artifact_detail(matches[0]),
+            "Info": dict(matches[0]["Info"]),
+            "Status": "AVAILABLE",
+        }
+
+    def _op_DeleteProvisioningArtifact(self, region: _Region, params: dict) -> dict:
+        """The last version of a product cannot be deleted (ResourceInUseException)."""
+        p = self._product(region, params["ProductId"])
+        matches = [a for a in p["Artifacts"] if a["Id"] == params["ProvisioningArtifactId"]]
+        if not matches:
+            raise SCError("ResourceNotFoundException", f"Provisioning artifact {params['ProvisioningArtifactId']}")
+        if len(p["Artifacts"]) == 1:
+            raise SCError("ResourceInUseException", "Cannot delete the last provisioning artifact of a product")
+        p["Artifacts"].remove(matches[0])
+        return {}
 
     def _op_UpdateProvisioningArtifact(self, region: _Region, params: dict) -> dict:
         p = self._product(region, params["ProductId"])
@@ -922,11 +971,7 @@ class ServiceCatalogDouble:
             except ValueError as exc:
                 raise SCError("InvalidParametersException", "Parameters must be JSON") from exc
             if params["Type"] == "LAUNCH":
-                if not isinstance(parsed, dict) or len(set(parsed) & LAUNCH_KEYS) != 1 or set(parsed) - LAUNCH_KEYS:
-                    raise SCError(
-                        "InvalidParametersException",
-                        "A LAUNCH constraint needs exactly one of RoleArn or LocalRoleName",
-                    )
+                self._check_launch(parsed)
                 for c in region.constraints.values():
                     if (c["PortfolioId"], c["ProductId"]) == pair and c["Type"] in ("LAUNCH", "STACKSET"):
                         raise SCError(
@@ -950,10 +995,38 @@ class ServiceCatalogDouble:
         return self._idempotent(region, "CreateConstraint", params, create)
 
     def _op_DeleteConstraint(self, region: _Region, params: dict) -> dict:
+        """Deleting does not forget the IdempotencyToken that created the constraint: a later create
+        with that token gets the original (now stale) answer, as Service Catalog does."""
         if params["Id"] not in region.constraints:
             raise SCError("ResourceNotFoundException", f"Constraint {params['Id']} not found")
         del region.constraints[params["Id"]]
         return {}
+
+    @staticmethod
+    def _check_launch(parsed: Any) -> None:
+        if not isinstance(parsed, dict) or len(set(parsed) & LAUNCH_KEYS) != 1 or set(parsed) - LAUNCH_KEYS:
+            raise SCError(
+                "InvalidParametersException",
+                "A LAUNCH constraint needs exactly one of RoleArn or LocalRoleName",
+            )
+
+    def _op_UpdateConstraint(self, region: _Region, params: dict) -> dict:
+        """Description and Parameters (the documented syntax per type, LAUNCH included) in place."""
+        c = region.constraints.get(params["Id"])
+        if c is None:
+            raise SCError("ResourceNotFoundException", f"Constraint {params['Id']} not found")
+        if params.get("Parameters") is not None:
+            try:
+                parsed = json.loads(params["Parameters"])
+            except ValueError as exc:
+                raise SCError("InvalidParametersException", "Parameters must be JSON") from exc
+            if c["Type"] == "LAUNCH":
+                self._check_launch(parsed)
+            c["Parameters"] = params["Parameters"]
+        if params.get("Description") is not None:
+            c["Description"] = params["Description"]
+        return {"ConstraintDetail": self._constraint_detail(c), "ConstraintParameters": c["Parameters"],
+                "Status": "AVAILABLE"}
 
     # --------------------------------------------------------------------------------- principals
 

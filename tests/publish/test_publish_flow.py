@@ -229,15 +229,19 @@ def test_config_changes_are_reconciled(double, tmp_path, run_cli):
     run = run_cli("publish", build_dist(tmp_path / "b", spec))
     assert run.code == 0, run.out + run.err
     ops = write_ops(double)
-    assert ops.count("DeleteConstraint") == 3 and ops.count("CreateConstraint") == 3
+    # launch constraints change in place (UpdateConstraint): nothing deleted, nothing created
+    assert ops.count("UpdateConstraint") == 3
+    assert "DeleteConstraint" not in ops and "CreateConstraint" not in ops
     assert ops.count("DisassociatePrincipalFromPortfolio") == 1 and ops.count("AssociatePrincipalWithPortfolio") == 1
     assert ops.count("DisassociateTagOptionFromResource") == 1 and ops.count("CreateTagOption") == 1
     assert ops.count("UpdatePortfolioShare") == 1 and "CreatePortfolioShare" not in ops
     update = ok_calls(double, "UpdatePortfolio")[0].params
     assert update["Description"] == "new description"
     assert update["AddTags"] == [{"Key": "owner", "Value": "ml"}] and update["RemoveTags"] == ["team"]
-    assert json.loads(ok_calls(double, "CreateConstraint")[0].params["Parameters"]) == {
+    assert json.loads(ok_calls(double, "UpdateConstraint")[0].params["Parameters"]) == {
         "LocalRoleName": "OtherLaunchRole"}
+    assert ok_calls(double, "UpdateConstraint")[0].params["Description"] == (
+        'smcat launch role {"LocalRoleName":"OtherLaunchRole"}')
     double.reset_calls()
     assert run_cli("publish", build_dist(tmp_path / "b2", spec)).code == 0
     assert double.writes() == []
@@ -817,3 +821,153 @@ def test_new_bucket_or_prefix_publishes_new_versions_there(double, dist, run_cli
     assert all("/catalog/v2/templates/" in c.params["Parameters"]["Info"]["LoadTemplateFromURL"] for c in created)
     names = {c.params["Parameters"]["Name"] for c in created}
     assert all(n.startswith("1.0.0+") for n in names)  # unique among the product's versions
+
+
+# ------------------------------------------------------------------------------------------ stale replays
+
+
+def _constraints(double, portfolio_name, product_name):
+    state = region_state(double)
+    portfolio = next(pid for pid, p in state.portfolios.items() if p["DisplayName"] == portfolio_name)
+    product = next(pid for pid, p in state.products.items() if p["Name"] == product_name)
+    return [c for c in state.constraints.values() if (c["PortfolioId"], c["ProductId"]) == (portfolio, product)]
+
+
+def test_constraint_is_recreated_after_prune_and_re_add(double, tmp_path, run_cli):
+    """Scenario: publish, prune a product from a portfolio, add it back, publish."""
+    spec = default_spec()
+    original = build_dist(tmp_path / "a", spec)
+    assert run_cli("publish", original).code == 0
+    spec["portfolios"]["data-science"]["products"] = []
+    assert run_cli("publish", build_dist(tmp_path / "b", spec), "--prune").code == 0
+    assert _constraints(double, "Data science sandbox", "batch-inference") == []
+    double.reset_calls()
+    run = run_cli("publish", original)
+    assert run.code == 0, run.out + run.err
+    constraints = _constraints(double, "Data science sandbox", "batch-inference")
+    assert [json.loads(c["Parameters"]) for c in constraints] == [
+        {"RoleArn": "arn:aws:iam::123456789012:role/SCLaunchRole"}]
+    double.reset_calls()
+    again = run_cli("publish", original)
+    assert again.code == 0 and double.writes() == [], again.out
+
+
+def test_constraint_deleted_by_hand_is_recreated_once(double, dist, run_cli):
+    """Scenario: a launch constraint deleted by hand, publish twice."""
+    assert run_cli("publish", dist).code == 0
+    [gone] = _constraints(double, "SageMaker MLOps project templates", "model-build")
+    double.call("DeleteConstraint", {"Id": gone["ConstraintId"]})
+    first = run_cli("publish", dist)
+    assert first.code == 0, first.out + first.err
+    [made] = _constraints(double, "SageMaker MLOps project templates", "model-build")
+    assert made["ConstraintId"] != gone["ConstraintId"]
+    # the first token was the original one, answered with the deleted constraint; the salted one made it
+    tokens = [c.params["IdempotencyToken"] for c in double.ops("CreateConstraint")[-2:]]
+    assert len(set(tokens)) == 2
+    double.reset_calls()
+    second = run_cli("publish", dist)
+    assert second.code == 0 and double.writes() == [], second.out
+
+
+def test_constraint_survives_a_failed_role_change_and_a_revert(double, tmp_path, run_cli):
+    """Scenario: change the launch role, fail while changing the constraint, revert, publish."""
+    spec = default_spec()
+    original = build_dist(tmp_path / "a", spec)
+    assert run_cli("publish", original).code == 0
+    expected = double.snapshot()
+    spec["portfolios"]["data-science"]["launch_constraint"] = {"LocalRoleName": "OtherLaunchRole"}
+    double.inject("UpdateConstraint", "InjectedFault")
+    double.inject("CreateConstraint", "InjectedFault")
+    assert run_cli("publish", build_dist(tmp_path / "b", spec)).code == 1
+    run = run_cli("publish", original)
+    assert run.code == 0, run.out + run.err
+    assert double.snapshot() == expected
+    double.reset_calls()
+    assert run_cli("publish", original).code == 0 and double.writes() == []
+
+
+def test_constraint_removed_between_plan_and_change_is_created(double, tmp_path, run_cli, runtime_factory):
+    spec = default_spec()
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+    spec["portfolios"]["data-science"]["launch_constraint"] = {"LocalRoleName": "OtherLaunchRole"}
+    [gone] = _constraints(double, "Data science sandbox", "batch-inference")
+    runtime = runtime_factory()
+    # someone deletes the constraint after it was read, right before the publisher changes it
+
+    def delete_first(**_):
+        double.call("DeleteConstraint", {"Id": gone["ConstraintId"]})  # returns None: the call goes on
+
+    runtime.session.events.register("before-call.servicecatalog.UpdateConstraint", delete_first)
+    run = run_cli("publish", build_dist(tmp_path / "b", spec), runtime=runtime)
+    assert run.code == 0, run.out + run.err
+    [made] = _constraints(double, "Data science sandbox", "batch-inference")
+    assert json.loads(made["Parameters"]) == {"LocalRoleName": "OtherLaunchRole"}
+    assert made["ConstraintId"] != gone["ConstraintId"]
+    assert [c.error for c in double.ops("UpdateConstraint")] == ["ResourceNotFoundException"]
+
+
+def _delete_portfolio_by_hand(double, display_name):
+    state = region_state(double)
+    pid = next(p for p, v in state.portfolios.items() if v["DisplayName"] == display_name)
+    for c in [c for c in state.constraints.values() if c["PortfolioId"] == pid]:
+        double.call("DeleteConstraint", {"Id": c["ConstraintId"]})
+    for product in list(state.portfolio_products.get(pid, [])):
+        double.call("DisassociateProductFromPortfolio", {"PortfolioId": pid, "ProductId": product})
+    for arn, kind in list(state.principals.get(pid, {}).items()):
+        double.call("DisassociatePrincipalFromPortfolio", {"PortfolioId": pid, "PrincipalARN": arn,
+                                                           "PrincipalType": kind})
+    state.shares.pop(pid, None)  # (share removal is asynchronous; not what this is about)
+    double.call("DeletePortfolio", {"Id": pid})
+    return pid
+
+
+def test_portfolio_deleted_by_hand_is_recreated(double, dist, run_cli):
+    assert run_cli("publish", dist).code == 0
+    expected = double.snapshot()
+    gone = _delete_portfolio_by_hand(double, "Data science sandbox")
+    run = run_cli("publish", dist)
+    assert run.code == 0, run.out + run.err
+    assert double.snapshot() == expected
+    made = next(p for p, v in region_state(double).portfolios.items() if v["DisplayName"] == "Data science sandbox")
+    assert made != gone
+    double.reset_calls()
+    assert run_cli("publish", dist).code == 0 and double.writes() == []
+
+
+def test_product_deleted_by_hand_is_recreated(double, dist, run_cli):
+    assert run_cli("publish", dist).code == 0
+    expected = double.snapshot()
+    state = region_state(double)
+    gone = next(p for p, v in state.products.items() if v["Name"] == "model-deploy")
+    for c in [c for c in state.constraints.values() if c["ProductId"] == gone]:
+        double.call("DeleteConstraint", {"Id": c["ConstraintId"]})
+    for pid, members in state.portfolio_products.items():
+        if gone in members:
+            double.call("DisassociateProductFromPortfolio", {"PortfolioId": pid, "ProductId": gone})
+    double.call("DeleteProduct", {"Id": gone})
+    run = run_cli("publish", dist)
+    assert run.code == 0, run.out + run.err
+    assert double.snapshot() == expected
+    assert gone not in region_state(double).products
+    double.reset_calls()
+    assert run_cli("publish", dist).code == 0 and double.writes() == []
+
+
+def test_version_deleted_by_hand_is_recreated(double, tmp_path, run_cli):
+    spec = default_spec()
+    first = build_dist(tmp_path / "a", spec)
+    assert run_cli("publish", first).code == 0
+    spec["products"]["model-build"]["version"] = "1.1.0"
+    spec["products"]["model-build"]["seeds"]["modelbuild"] = {"pipeline.py": "v2\n"}
+    second = build_dist(tmp_path / "b", spec)
+    assert run_cli("publish", second).code == 0
+    product_id, product = next((k, v) for k, v in region_state(double).products.items() if v["Name"] == "model-build")
+    gone = product["Artifacts"][-1]["Id"]
+    double.call("DeleteProvisioningArtifact", {"ProductId": product_id, "ProvisioningArtifactId": gone})
+    run = run_cli("publish", second)
+    assert run.code == 0, run.out + run.err
+    names = [(a["Name"], a["Guidance"]) for a in region_state(double).products[product_id]["Artifacts"]]
+    assert names == [("1.0.0", "DEFAULT"), ("1.1.0", "DEFAULT")]
+    assert region_state(double).products[product_id]["Artifacts"][-1]["Id"] != gone
+    double.reset_calls()
+    assert run_cli("publish", second).code == 0 and double.writes() == []

@@ -200,6 +200,58 @@ def test_launch_constraint_rules(sc):
     assert code_of(excinfo) == "ResourceInUseException"
 
 
+def test_update_constraint_in_place(sc):
+    pid, prod = new_portfolio(sc), new_product(sc)
+    sc.associate_product_with_portfolio(ProductId=prod, PortfolioId=pid)
+    cid = sc.create_constraint(PortfolioId=pid, ProductId=prod, Type="LAUNCH",
+                               Parameters=json.dumps({"LocalRoleName": "r"}))["ConstraintDetail"]["ConstraintId"]
+    answer = sc.update_constraint(Id=cid, Parameters=json.dumps({"LocalRoleName": "other"}), Description="d")
+    assert answer["ConstraintDetail"]["ConstraintId"] == cid and answer["ConstraintDetail"]["Description"] == "d"
+    assert json.loads(sc.describe_constraint(Id=cid)["ConstraintParameters"]) == {"LocalRoleName": "other"}
+    with pytest.raises(sc.exceptions.InvalidParametersException):
+        sc.update_constraint(Id=cid, Parameters=json.dumps({"LocalRoleName": "r", "RoleArn": "arn:aws:iam::1:role/r"}))
+    with pytest.raises(sc.exceptions.ResourceNotFoundException):
+        sc.update_constraint(Id="cons-nope", Parameters=json.dumps({"LocalRoleName": "r"}))
+
+
+def test_deletes_refused_while_in_use(sc):
+    pid, prod = new_portfolio(sc), new_product(sc)
+    sc.associate_product_with_portfolio(ProductId=prod, PortfolioId=pid)
+    for call in (lambda: sc.delete_portfolio(Id=pid), lambda: sc.delete_product(Id=prod)):
+        with pytest.raises(ClientError) as excinfo:
+            call()
+        assert code_of(excinfo) == "ResourceInUseException"
+    only = sc.list_provisioning_artifacts(ProductId=prod)["ProvisioningArtifactDetails"][0]["Id"]
+    with pytest.raises(ClientError) as excinfo:  # the last version of a product stays
+        sc.delete_provisioning_artifact(ProductId=prod, ProvisioningArtifactId=only)
+    assert code_of(excinfo) == "ResourceInUseException"
+    sc.disassociate_product_from_portfolio(ProductId=prod, PortfolioId=pid)
+    sc.delete_product(Id=prod)
+    sc.delete_portfolio(Id=pid)
+    with pytest.raises(sc.exceptions.ResourceNotFoundException):
+        sc.describe_portfolio(Id=pid)
+    with pytest.raises(sc.exceptions.ResourceNotFoundException):
+        sc.describe_product_as_admin(Id=prod)
+
+
+def test_a_replayed_token_answers_with_the_deleted_resource(sc, double):
+    """Service Catalog remembers the token, not the resource: the replay creates nothing."""
+    pid = new_portfolio(sc, "same", token="tok-1")
+    sc.delete_portfolio(Id=pid)
+    assert new_portfolio(sc, "same", token="tok-1") == pid
+    assert double.region("us-east-1").portfolios == {}
+    with pytest.raises(sc.exceptions.ResourceNotFoundException):
+        sc.describe_portfolio(Id=pid)
+    other, prod = new_portfolio(sc), new_product(sc)
+    sc.associate_product_with_portfolio(ProductId=prod, PortfolioId=other)
+    params = dict(PortfolioId=other, ProductId=prod, Type="LAUNCH", Parameters=json.dumps({"LocalRoleName": "r"}),
+                  IdempotencyToken="c-1")
+    cid = sc.create_constraint(**params)["ConstraintDetail"]["ConstraintId"]
+    sc.delete_constraint(Id=cid)
+    assert sc.create_constraint(**params)["ConstraintDetail"]["ConstraintId"] == cid
+    assert double.region("us-east-1").constraints == {}
+
+
 def test_tags_update_rules(sc):
     pid = new_portfolio(sc, Tags=[{"Key": "a", "Value": "1"}])
     with pytest.raises(sc.exceptions.InvalidParametersException):
