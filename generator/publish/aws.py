@@ -27,6 +27,8 @@ __all__ = [
     "error_code",
     "is_read_operation",
     "retry_call",
+    "stop_retrying",
+    "NOT_RETRIED",
     "DEFAULT_MAX_ATTEMPTS",
 ]
 
@@ -96,7 +98,37 @@ class Runtime:
         return Config(retries={"mode": "adaptive", "max_attempts": self.max_attempts})
 
     def client(self, service: str, region: str | None = None):
-        return self.session.client(service, region_name=region, config=self.config())
+        client = self.session.client(service, region_name=region, config=self.config())
+        if service == "servicecatalog":
+            stop_retrying(client, NOT_RETRIED)
+        return client
+
+
+#: Error codes botocore's standard/adaptive retry modes treat as throttling but that Service Catalog
+#: uses for quotas ("The current limits of the service would have been exceeded"): retrying them
+#: only waits (up to --max-attempts with backoff) for the same answer.
+NOT_RETRIED = ("LimitExceededException",)
+
+
+def stop_retrying(client, codes: tuple[str, ...]) -> None:
+    """Make botocore give up at once on the given error codes.
+
+    botocore asks ``needs-retry.<service>`` handlers whether to retry and takes the first answer that
+    is not None; "no" cannot be answered, so this handler, registered first, raises the error as
+    the client itself would (its modeled exception class) before the retry handler is asked.
+    """
+    event = f"needs-retry.{client.meta.service_model.service_id.hyphenize()}"
+
+    def give_up(response=None, operation=None, **_kwargs):
+        if response is None or operation is None:
+            return None
+        parsed = response[1]
+        code = (parsed.get("Error") or {}).get("Code")
+        if code in codes:
+            raise client.exceptions.from_code(code)(parsed, operation.name)
+        return None
+
+    client.meta.events.register_first(event, give_up, unique_id=f"smcat-no-retry-{event}")
 
 
 class Clients:

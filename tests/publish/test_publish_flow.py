@@ -971,3 +971,18 @@ def test_version_deleted_by_hand_is_recreated(double, tmp_path, run_cli):
     assert region_state(double).products[product_id]["Artifacts"][-1]["Id"] != gone
     double.reset_calls()
     assert run_cli("publish", second).code == 0 and double.writes() == []
+
+
+def test_limit_exceeded_is_not_retried(double, dist, run_cli, runtime_factory):
+    """botocore counts LimitExceededException as throttling; for Service Catalog it is a quota."""
+    double.inject("CreatePortfolio", "LimitExceededException", times=50, message="Portfolio limit reached")
+    runtime = runtime_factory(max_attempts=10)
+    run = run_cli("publish", dist, runtime=runtime)
+    assert run.code == 1
+    assert "LimitExceededException from CreatePortfolio: Portfolio limit reached" in run.out
+    assert [c.error for c in double.ops("CreatePortfolio")] == ["LimitExceededException"]  # one attempt
+    double.clear_faults()
+    # throttling itself is still retried by the same client
+    double.throttle("CreatePortfolio", times=2)
+    assert run_cli("publish", dist, runtime=runtime).code == 0
+    assert [c.error for c in double.ops("CreatePortfolio")][1:4] == ["ThrottlingException"] * 2 + [None]
