@@ -9,7 +9,9 @@ An admin product (ml-admin portfolio), launched once in the shared-services (hub
   `push/<their account>/`; the sync function writes under `pull/<account>/`; deployment and
   workload accounts read everything. Every grant is also pinned to the organization.
 * **Push pattern** (seed 004): the push role, which the data science accounts assume to write
-  artifacts and register versions (pending approval) in the hub's groups.
+  artifacts and register versions (pending approval) in the hub's groups. The caller must tag the
+  session `smcat-account=<its own account id>` (the trust policy checks it against
+  aws:PrincipalAccount); the role writes `push/<that account>/` only.
 * **Pull pattern** (seeds 004, 003): a central event bus that accepts SageMaker model package
   events from the organization's accounts only; a rule for Approved versions invokes the sync
   function (generator/lambdas/model_sync.py), which reads the spoke's version and artifact (the
@@ -339,13 +341,20 @@ def template() -> Template:
             Condition="HasDataScienceAccounts",
             RoleName=hub.push_role_name(),
             Description="Assumed by data science accounts to write artifacts and register versions (pending approval).",
+            # One role for every data science account: the session tag names the caller's own
+            # account (checked against aws:PrincipalAccount), and the role writes that prefix only.
             AssumeRolePolicyDocument=policy_document(
                 {
                     "Sid": "DataScienceAccountsInOrganization",
                     "Effect": "Allow",
                     "Principal": {"AWS": Ref(DATA_SCIENCE)},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": hub.in_organization()},
+                    "Action": ["sts:AssumeRole", "sts:TagSession"],
+                    "Condition": {
+                        "StringEquals": {
+                            **hub.in_organization(),
+                            f"aws:RequestTag/{hub.ACCOUNT_TAG}": "${aws:PrincipalAccount}",  # an IAM policy variable
+                        }
+                    },
                 }
             ),
             Policies=[
@@ -356,7 +365,7 @@ def template() -> Template:
                             "Sid": "WritePushedArtifacts",
                             "Effect": "Allow",
                             "Action": ["s3:PutObject", "s3:AbortMultipartUpload", *OBJECT_READ],
-                            "Resource": under(f"{hub.PUSH_PREFIX}/*"),
+                            "Resource": under(f"{hub.PUSH_PREFIX}/${{!aws:PrincipalTag/{hub.ACCOUNT_TAG}}}/*"),
                         },
                         {
                             "Sid": "UseHubKey",

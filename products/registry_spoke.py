@@ -195,7 +195,8 @@ def template() -> Template:
             ),
             Output(
                 "HubPushRoleArn",
-                Description="The hub role this account may assume to push versions (push pattern).",
+                Description="The hub role this account may assume to push versions (push pattern), tagging the "
+                "session smcat-account=<this account id>; it writes push/<this account id>/ of the hub bucket.",
                 Value=hub.role_arn(hub_account, "push"),
             ),
             Output(

@@ -16,6 +16,13 @@ Hub bucket layout: `push/<account>/...` is written by data science accounts (dir
 own prefix, or through the push role), `pull/<account>/...` by the sync function only (it copies
 the artifacts of approved spoke versions there; see generator/lambdas/model_sync.py).
 
+The push role is one role for all data science accounts, so its session says which account it
+acts for: the caller must pass the session tag `smcat-account` = its own account id (the trust
+policy compares it with `aws:PrincipalAccount`), and the role writes `push/<that tag>/` only:
+
+    aws sts assume-role --role-arn arn:aws:iam::<hub>:role/sagemaker-<hub name>-push \
+        --role-session-name push --tags Key=smcat-account,Value=<own account id>
+
 Model package groups are parameters `ModelPackageGroupName1` ... `ModelPackageGroupName5`:
 CloudFormation cannot make one resource per item of a list parameter, and a name taken from a
 list cannot be bounded by the name-length lint rules.
@@ -40,6 +47,7 @@ GROUP_NAME_PATTERN = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
 
 GROUP_SLOTS = 5
 PUSH_PREFIX = "push"
+ACCOUNT_TAG = "smcat-account"  # session tag the push role's callers set to their own account id
 PULL_PREFIX = "pull"  # generator.lambdas.model_sync.PREFIX
 MODEL_PACKAGE_EVENT = "SageMaker Model Package State Change"
 

@@ -10,13 +10,15 @@ across accounts both the principal's identity policy (when its template is known
 resource's policy must allow; in the same account either may (a KMS key's policy is always
 required: its root statement hands the decision to IAM). Principals match as `*`, an account id,
 an account root ARN (any principal of the account) or an exact role ARN; actions and resources
-match with `*` and `?` wildcards and the policy variable `${aws:PrincipalAccount}`; conditions
+match with `*` and `?` wildcards and policy variables (`${aws:PrincipalAccount}`,
+`${aws:PrincipalTag/<key>}` of a principal's session tags), in resources and condition values; conditions
 support the operators these templates use, and any other operator is an error, not a silent pass.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,7 @@ class Principal:
     arn: str
     org_id: str = ""
     org_paths: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()  # session tags: aws:PrincipalTag/<key>
 
     @property
     def account(self) -> str:
@@ -189,6 +192,8 @@ def _context(need: Need) -> dict[str, Any]:
         context["aws:principalorgid"] = principal.org_id
     if principal.org_paths:
         context["aws:principalorgpaths"] = list(principal.org_paths)
+    for key, value in principal.tags:
+        context[f"aws:principaltag/{key.lower()}"] = value
     context.update({k.lower(): v for k, v in need.context})
     return context
 
@@ -209,9 +214,9 @@ def _applies(body: dict[str, Any], need: Need, context: dict[str, Any], with_pri
     if not any(_match(a, need.action) for a in _list(body.get("Action"))):
         return False
     if "Resource" in body:
-        variables = {"${aws:PrincipalAccount}": need.principal.account}
-        resources = [_substitute(r, variables) for r in _list(body["Resource"])]
-        if not any(_match(r, need.resource, case=True) for r in resources):
+        resources = [_substitute(r, context) for r in _list(body["Resource"])]
+        # A variable whose key the request lacks matches nothing (IAM's rule for Resource).
+        if not any(r is not None and _match(r, need.resource, case=True) for r in resources):
             return False
     return _conditions_hold(body.get("Condition", {}), context)
 
@@ -237,7 +242,8 @@ def _principal_matches(principal: Any, who: Principal) -> bool:
 def _conditions_hold(conditions: dict[str, Any], context: dict[str, Any]) -> bool:
     for operator, tests in conditions.items():
         for key, expected in tests.items():
-            if not _condition(operator, context.get(key.lower()), _list(expected)):
+            values = [_substitute(e, context) if isinstance(e, str) else e for e in _list(expected)]
+            if not _condition(operator, context.get(key.lower()), [v for v in values if v is not None]):
                 return False
     return True
 
@@ -268,10 +274,24 @@ def _condition(operator: str, actual: Any, expected: list[Any]) -> bool:
     return test(values[0]) if len(values) == 1 else False
 
 
-def _substitute(text: str, variables: dict[str, str]) -> str:
-    for name, value in variables.items():
-        text = text.replace(name, value)
-    return text
+_VARIABLE = re.compile(r"\$\{([^}]+)\}")
+
+
+def _substitute(text: str, context: dict[str, Any]) -> str | None:
+    """IAM policy variables (`${aws:PrincipalAccount}`, `${aws:PrincipalTag/k}`) replaced by the
+    request's values; None when the request lacks one (the element then matches nothing)."""
+    missing = False
+
+    def value(match: re.Match) -> str:
+        nonlocal missing
+        found = context.get(match.group(1).lower())
+        if not isinstance(found, str):
+            missing = True
+            return ""
+        return found
+
+    text = _VARIABLE.sub(value, text)
+    return None if missing else text
 
 
 def _match(pattern: str, value: str, case: bool = False) -> bool:

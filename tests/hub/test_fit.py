@@ -170,7 +170,9 @@ def world() -> World:
 
 DS_PIPELINE = in_org(f"arn:aws:iam::{DATA_SCIENCE}:role/{USE_ROLE}")
 SYNC = in_org(f"arn:aws:iam::{HUB}:role/sagemaker-{HUB_NAME}-sync")
-PUSH = in_org(f"arn:aws:iam::{HUB}:role/sagemaker-{HUB_NAME}-push")
+PUSH_ROLE = f"arn:aws:iam::{HUB}:role/sagemaker-{HUB_NAME}-push"
+# A push role session, tagged (as its trust policy demands) with the data science account's id.
+PUSH = Principal(PUSH_ROLE, ORGANIZATION, (), (("smcat-account", DATA_SCIENCE),))
 HUB_FORWARDER = in_org(f"arn:aws:iam::{HUB}:role/sagemaker-{HUB_NAME}-forward")
 SPOKE_FORWARDER = in_org(f"arn:aws:iam::{DATA_SCIENCE}:role/sagemaker-{HUB_NAME}-to-hub")
 STAGING_ENDPOINT = role(STAGING, "sagemaker-role-mlops", ORGANIZATION, org_paths(OU_STAGING))
@@ -186,6 +188,7 @@ VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
 PENDING = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
 APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
 IN_ORG = {"aws:ResourceOrgID": ORGANIZATION}
+OWN_ACCOUNT_TAG = {"aws:RequestTag/smcat-account": DATA_SCIENCE}
 
 
 def registration_target(w: World) -> str:
@@ -238,10 +241,11 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
     ],
     # Seed 004, push: the data science account assumes the hub's push role.
     "data science assumes the hub's push role": lambda w: [
-        need(DS_PIPELINE, "sts:AssumeRole", spoke_output(w, "HubPushRoleArn"), "push"),
+        need(DS_PIPELINE, action, spoke_output(w, "HubPushRoleArn"), "push", **OWN_ACCOUNT_TAG)
+        for action in ("sts:AssumeRole", "sts:TagSession")
     ],
     "the push role writes artifacts and registers pending versions": lambda w: [
-        need(PUSH, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/team-a/model.tar.gz", "push"),
+        need(PUSH, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/{DATA_SCIENCE}/model.tar.gz", "push"),
         need(PUSH, "kms:GenerateDataKey", hub_key(w), "push"),
         need(PUSH, "sagemaker:CreateModelPackage", HUB_VERSION, "push", **PENDING),
         need(PUSH, "sagemaker:DescribeModelPackageGroup", HUB_GROUP_ARN, "push"),
@@ -318,6 +322,25 @@ REFUSED: dict[str, Callable[[World], list[Need]]] = {
     "a data science account writes another account's prefix or the pulled models": lambda w: [
         need(DS_PIPELINE, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/{STAGING}/model.tar.gz", "write"),
         need(DS_PIPELINE, "s3:PutObject", PULLED, "write"),
+        # Through the push role: its session writes the prefix of the account in its tag only.
+        need(PUSH, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/{STAGING}/model.tar.gz", "other prefix"),
+        need(PUSH, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/model.tar.gz", "no prefix"),
+        need(PUSH, "s3:PutObject", PULLED, "pulled models"),
+        need(
+            Principal(PUSH_ROLE, ORGANIZATION),
+            "s3:PutObject",
+            f"arn:aws:s3:::{HUB_BUCKET}/push/{DATA_SCIENCE}/model.tar.gz",
+            "untagged session",
+        ),
+    ],
+    "a data science account assumes the push role for another account, or untagged": lambda w: [
+        need(DS_PIPELINE, "sts:AssumeRole", PUSH_ROLE, "other account", **{"aws:RequestTag/smcat-account": STAGING}),
+        need(DS_PIPELINE, "sts:TagSession", PUSH_ROLE, "other account", **{"aws:RequestTag/smcat-account": STAGING}),
+        need(DS_PIPELINE, "sts:AssumeRole", PUSH_ROLE, "untagged"),
+        need(
+            in_org(f"arn:aws:iam::{STAGING}:role/x"), "sts:AssumeRole", PUSH_ROLE, "not a data science account",
+            **{"aws:RequestTag/smcat-account": STAGING},
+        ),
     ],
     "an account outside the organization": lambda w: [
         need(Principal(f"arn:aws:iam::{DATA_SCIENCE}:role/x", "o-zzzzzzzzzz"), "s3:GetObject", PULLED, "outsider"),
@@ -550,7 +573,7 @@ def _event(account: str, version_arn: str, status: str) -> dict:
             {"HubSyncRoleReadsVersions"},
         ),
         (
-            lambda w: need(DS_PIPELINE, "sts:AssumeRole", PUSH.arn, "push"),
+            lambda w: need(DS_PIPELINE, "sts:AssumeRole", PUSH.arn, "push", **OWN_ACCOUNT_TAG),
             {"DataScienceAccountsInOrganization"},
         ),
     ],

@@ -434,17 +434,21 @@ def test_push_role_is_for_the_data_science_accounts_in_the_organization(hub_temp
     assert role["Condition"] == "HasDataScienceAccounts"
     p = role["Properties"]
     assert p["RoleName"] == sub("sagemaker-${HubName}-push")
+    # One role for every data science account: the caller tags the session with its own account
+    # (an IAM policy variable in the condition), and the role writes that account's prefix only.
     assert p["AssumeRolePolicyDocument"]["Statement"] == [
         {
             "Sid": "DataScienceAccountsInOrganization",
             "Effect": "Allow",
             "Principal": {"AWS": {"Ref": "DataScienceAccountIds"}},
-            "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": ORG},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {
+                "StringEquals": {**ORG, "aws:RequestTag/smcat-account": "${aws:PrincipalAccount}"},
+            },
         }
     ]
     policy = statements(p["Policies"][0]["PolicyDocument"])
-    assert policy["WritePushedArtifacts"][1]["Resource"] == under("push/*")
+    assert policy["WritePushedArtifacts"][1]["Resource"] == under("push/${!aws:PrincipalTag/smcat-account}/*")
     assert policy["WritePushedArtifacts"][1]["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload", *OBJECT_READ]
     assert policy["RegisterPendingVersions"][1]["Condition"] == {
         "StringEqualsIfExists": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
