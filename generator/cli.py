@@ -135,26 +135,26 @@ def _out(args) -> Path:
 def cmd_build(args) -> int:
     from generator.output import check_output
     from generator.progress import Progress
-    from generator.stamp import BuildStamp, inputs_digest
+    from generator.stamp import BuildStamp, loaded_modules
 
     catalog = Catalog(args.root)
     progress = Progress(quiet=args.quiet)
     out = _out(args)
     check_output(out, args.root)
     cache_dir = args.root / ".cache" / "smcat"
-    stamp = BuildStamp(cache_dir, out)
-    inputs = inputs_digest(args.root)
-    summary = stamp.reusable(inputs)
+    stamp = BuildStamp(args.root, out)
+    summary = stamp.reusable()
     changed = summary is None
-    if changed:  # something changed (or dist/ did): render, then write only if the bytes differ
+    if changed:  # something changed (or the output did): render, then write only if the bytes differ
         from generator.builder import render
         from generator.output import write_dist
 
+        before = loaded_modules()
         build = render(catalog, progress)
         progress(f"writing {catalog.rel(out)}")
         changed = write_dist(out, build.files)
         summary = build.summary()
-        stamp.save(inputs, summary, build.files)
+        stamp.save(summary, build.files, before)
     results = {}
     if not args.no_lint:
         progress("linting templates")

@@ -1,39 +1,82 @@
 """The build stamp: a digest of every input, so an unchanged catalog is not rendered again.
 
-Inputs are the bytes of every source file (products, portfolios, seed code, this package) and
-the versions of the libraries that shape the output. The stamp also records a digest of each
-file written to dist/, so a dist/ edited or damaged since is rebuilt rather than trusted.
+Inputs are every source file (products, portfolios, seed code, this package: path, bytes and
+executable bit, symlinks followed), any other module the product modules imported from outside
+the standard library and installed packages, and the versions of what shapes the output
+(libraries, zlib). The stamp also records a digest of each file written to the output, so an
+output edited or damaged since is rebuilt rather than trusted. It lives beside the output
+directory (`.<name>.stamp.json`), never inside it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
+import sysconfig
+import zlib
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from generator.seedcode import seed_files
-
 LIBRARIES = ("troposphere", "jinja2", "jsonschema", "pyyaml")
 PACKAGE = Path(__file__).resolve().parent
+SOURCES = ("products", "portfolios", "seedcode")
+
+
+def _file(digest, path: Path, label: str) -> None:
+    executable = os.stat(path).st_mode & 0o111 != 0  # follows symlinks, like the build does
+    digest.update(f"{label}\0{int(executable)}\0".encode())
+    digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
 def _tree(digest, base: Path, label: str) -> None:
     if not base.is_dir():
         return
-    for rel in seed_files(base):  # same exclusions as the zips: caches never count
-        digest.update(f"{label}/{rel.as_posix()}\0".encode())
-        digest.update(hashlib.sha256((base / rel).read_bytes()).digest())
+    for path in sorted(base.rglob("*"), key=lambda p: p.as_posix()):
+        rel = path.relative_to(base)
+        if any(part == "__pycache__" or part.endswith(".pyc") for part in rel.parts):
+            continue
+        if path.is_file():  # regular files and symlinks to files
+            _file(digest, path, f"{label}/{rel.as_posix()}")
 
 
-def inputs_digest(root: Path) -> str:
+def loaded_modules() -> set[str]:
+    return set(sys.modules)
+
+
+def imported_modules(root: Path, before: set[str]) -> list[str]:
+    """Files of modules imported since `before` from outside the stdlib, installed packages and
+    the tracked trees: helpers a product module pulls in from elsewhere."""
+    paths = sysconfig.get_paths()
+    skip = {Path(paths[k]).resolve() for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    skip |= {PACKAGE, *(root / s for s in SOURCES)}
+    found = set()
+    for name in set(sys.modules) - before:
+        path = getattr(sys.modules.get(name), "__file__", None)
+        if not path:
+            continue
+        resolved = Path(path).resolve()
+        if resolved.suffix == ".py" and not any(base == resolved or base in resolved.parents for base in skip):
+            found.add(str(resolved))
+    return sorted(found)
+
+
+def inputs_digest(root: Path, extra_modules: list[str] = ()) -> str:
     digest = hashlib.sha256()
     for library in LIBRARIES:
         digest.update(f"{library} {version(library)}\n".encode())
-    for label in ("products", "portfolios", "seedcode"):
+    digest.update(f"zlib {zlib.ZLIB_RUNTIME_VERSION}\n".encode())
+    for label in SOURCES:
         _tree(digest, root / label, label)
     _tree(digest, PACKAGE, "generator")
+    for module in extra_modules:
+        path = Path(module)
+        if path.is_file():
+            _file(digest, path, f"module:{module}")
+        else:
+            digest.update(f"module:{module}\0missing".encode())
     return digest.hexdigest()
 
 
@@ -42,25 +85,34 @@ def _files_digest(files: dict[str, bytes]) -> dict[str, str]:
 
 
 class BuildStamp:
-    def __init__(self, cache_dir: Path, out: Path):
+    def __init__(self, root: Path, out: Path):
+        self.root = root
         self.out = out
-        self.path = cache_dir / f"build-{hashlib.sha256(str(out).encode()).hexdigest()[:16]}.json"
+        self.path = out.with_name(f".{out.name}.stamp.json")
 
-    def reusable(self, inputs: str) -> dict[str, Any] | None:
-        """The recorded build summary, if the inputs are the same and dist/ still holds that build."""
+    def reusable(self) -> dict[str, Any] | None:
+        """The recorded build summary, if the inputs are the same and the output still holds that build."""
         try:
             stamp = json.loads(self.path.read_text())
-        except (OSError, ValueError):
+            modules = stamp["modules"]
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-        if stamp.get("inputs") != inputs or not self.out.is_dir():
+        if stamp.get("inputs") != inputs_digest(self.root, modules) or not self.out.is_dir():
             return None
         present = {p.relative_to(self.out).as_posix(): p.read_bytes() for p in self.out.rglob("*") if p.is_file()}
         if _files_digest(present) != stamp.get("files"):
             return None
         return stamp["summary"]
 
-    def save(self, inputs: str, summary: dict[str, Any], files: dict[str, bytes]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"inputs": inputs, "summary": summary, "files": _files_digest(files)}, indent=1))
+    def save(self, summary: dict[str, Any], files: dict[str, bytes], before: set[str]) -> None:
+        """Records a build just made; `before` are the modules loaded before rendering."""
+        modules = imported_modules(self.root, before)
+        stamp = {
+            "inputs": inputs_digest(self.root, modules),
+            "modules": modules,
+            "summary": summary,
+            "files": _files_digest(files),
+        }
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(stamp, indent=1))
         tmp.replace(self.path)

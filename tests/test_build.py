@@ -213,3 +213,55 @@ def test_concurrent_builds_into_one_dist_leave_one_whole_build(catalog, tmp_path
     assert [r.wait() for r in runs] == [0, 0, 0], [r.stderr.read() for r in runs]
     assert tree(out) == tree(reference)
     assert not [p for p in tmp_path.iterdir() if ".new-" in p.name or ".old-" in p.name]
+
+
+def _build(catalog, out, capsys) -> str:
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    return capsys.readouterr().out.strip().splitlines()[-1]
+
+
+def test_stamp_notices_a_changed_executable_bit(catalog, tmp_path, capsys):
+    out = tmp_path / "dist"
+    _build(catalog, out, capsys)
+    script = catalog / "seedcode" / "modelbuild" / "README.md"
+    script.chmod(0o755)
+    assert _build(catalog, out, capsys).endswith("written")
+    with zipfile.ZipFile(out / "seedcode" / "modelbuild.zip") as archive:
+        assert (archive.getinfo("README.md").external_attr >> 16) & 0o777 == 0o755
+
+
+def test_stamp_follows_symlinked_sources(catalog, tmp_path, capsys):
+    real = tmp_path / "shared-portfolio.yaml"
+    source = catalog / "portfolios" / "sagemaker-projects.yaml"
+    real.write_text(source.read_text())
+    source.unlink()
+    source.symlink_to(real)
+    out = tmp_path / "dist"
+    _build(catalog, out, capsys)
+    real.write_text(real.read_text().replace("provider: ML platform team", "provider: Someone else"))
+    assert _build(catalog, out, capsys).endswith("written")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["portfolios"]["sagemaker-projects"]["provider"] == "Someone else"
+
+
+def test_stamp_tracks_helpers_imported_from_outside_the_catalog(catalog, tmp_path, monkeypatch, capsys):
+    helpers = tmp_path / "helpers"
+    helpers.mkdir()
+    (helpers / "smcat_test_helper.py").write_text("DESCRIPTION = 'first'\n")
+    monkeypatch.syspath_prepend(str(helpers))
+    (catalog / "products" / "helped.py").write_text(
+        "from troposphere import Template, Output\n"
+        "from generator.product import Product\n"
+        "import smcat_test_helper\n"
+        "def template():\n"
+        "    t = Template(Description=smcat_test_helper.DESCRIPTION)\n"
+        "    t.add_output(Output('Nothing', Value='none'))\n"
+        "    return t\n"
+        "PRODUCT = Product(name='helped', description='d', owner='o', version='0.1.0', template=template)\n"
+    )
+    out = tmp_path / "dist"
+    _build(catalog, out, capsys)
+    (helpers / "smcat_test_helper.py").write_text("DESCRIPTION = 'second'\n")
+    monkeypatch.delitem(sys.modules, "smcat_test_helper")
+    assert _build(catalog, out, capsys).endswith("written")
+    assert load_template(out, "helped")["Description"] == "second"
