@@ -7,12 +7,14 @@ import json
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from generator.publish.aws import is_read_operation
 from tests.fakes.servicecatalog import ServiceCatalogDouble
 from tests.publish.conftest import (
     BUCKET,
     MEMBER,
     ORG,
     OU,
+    REGION,
     build_dist,
     client,
     default_spec,
@@ -373,15 +375,29 @@ def test_idempotency_tokens_are_deterministic(moto_aws, dist, run_cli):
     assert tokens[0] == tokens[1] and len(tokens[0]) == 2 + 3 + 4
 
 
-def test_throttling_is_retried(double, dist, run_cli, no_sleep):
+def test_throttling_is_retried(double, dist, run_cli, no_sleep, runtime_factory):
     double.throttle("ListPortfolios", times=2)
     double.throttle("CreateProduct", times=3)
     double.throttle("CreateConstraint", times=1, on_call=2)
-    run = run_cli("publish", dist)
+    runtime = runtime_factory()
+    run = run_cli("publish", dist, runtime=runtime)
     assert run.code == 0, run.out + run.err
     assert [c.error for c in double.ops("CreateProduct")][:4] == ["ThrottlingException"] * 3 + [None]
     assert len(double.region("us-east-1").products) == 3
     assert no_sleep  # backed off
+    # botocore's retries, not the publisher's: each throttled request is followed by the very same
+    # request (same parameters, same IdempotencyToken) that succeeds, within one API call
+    for operation, throttled in (("ListPortfolios", [0, 1]), ("CreateProduct", [0, 1, 2]), ("CreateConstraint", [1])):
+        calls = double.ops(operation)
+        for index in throttled:
+            assert calls[index].error == "ThrottlingException", (operation, index)
+        retried = calls[throttled[0]:throttled[-1] + 2]
+        assert [c.error for c in retried] == ["ThrottlingException"] * len(throttled) + [None], operation
+        assert all(c.params == retried[-1].params for c in retried), operation
+    counted = runtime.counter.counts
+    assert counted[("servicecatalog", "CreateProduct")] == 3 and len(double.ops("CreateProduct")) == 6
+    assert counted[("servicecatalog", "ListPortfolios")] == 1 and len(double.ops("ListPortfolios")) == 3
+    assert counted[("servicecatalog", "CreateConstraint")] == 4 and len(double.ops("CreateConstraint")) == 5
 
 
 def test_throttling_beyond_max_attempts_fails_cleanly(double, dist, run_cli):
@@ -986,3 +1002,90 @@ def test_limit_exceeded_is_not_retried(double, dist, run_cli, runtime_factory):
     double.throttle("CreatePortfolio", times=2)
     assert run_cli("publish", dist, runtime=runtime).code == 0
     assert [c.error for c in double.ops("CreatePortfolio")][1:4] == ["ThrottlingException"] * 2 + [None]
+
+
+def _steps(actions):
+    return [(a["region"], a["kind"], a["resource"], a["target"]) for a in actions]
+
+
+@pytest.mark.parametrize("change", ["first", "changes"])
+def test_publish_applies_exactly_the_planned_actions(double, tmp_path, run_cli, change):
+    spec = default_spec()
+    if change == "changes":
+        assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+        spec["products"]["model-build"]["version"] = "1.1.0"
+        spec["products"]["model-build"]["seeds"]["modelbuild"] = {"pipeline.py": "v2\n"}
+        spec["portfolios"]["data-science"]["launch_constraint"] = {"LocalRoleName": "OtherLaunchRole"}
+        spec["portfolios"]["data-science"]["products"].append("model-deploy")
+        spec["portfolios"]["sagemaker-projects"]["shares"][0]["share_tag_options"] = False
+        spec["portfolios"]["sagemaker-projects"]["tag_options"] = {"cost-center": ["ml-1", "ml-9"]}
+    dist = build_dist(tmp_path / "b", spec)
+    planned = run_cli("plan", dist, "--format", "json", "--keep-versions", "1")
+    assert planned.code == 0
+    writes = [a for r in planned.json["plan"]["regions"] for a in r["actions"] if a["kind"] != "noop"]
+    published = run_cli("publish", dist, "--format", "json", "--keep-versions", "1")
+    assert published.code == 0, published.err
+    assert published.json["status"] == "ok"
+    assert writes and _steps(published.json["applied"]) == _steps(writes)
+    assert published.json["applied"] == writes  # details included
+    assert published.json["remaining"] == []
+
+
+def _noop_reads(run_cli, runtime_factory, dist, double) -> dict:
+    runtime = runtime_factory()
+    double.reset_calls()
+    assert run_cli("publish", dist, runtime=runtime).code == 0
+    assert double.writes() == []
+    return {key: n for key, n in runtime.counter.counts.items() if is_read_operation(key[1])}
+
+
+def test_noop_reads_do_not_grow_with_versions_or_share_targets(moto_aws, tmp_path, run_cli, runtime_factory):
+    spec = default_spec()
+    with ServiceCatalogDouble(template_checker=s3_template_checker) as double:
+        dist = build_dist(tmp_path / "v0", spec)
+        assert run_cli("publish", dist).code == 0
+        baseline = _noop_reads(run_cli, runtime_factory, dist, double)
+        for version in range(1, 6):  # five more versions of two products
+            for key in ("model-build", "model-deploy"):
+                spec["products"][key]["version"] = f"1.{version}.0"
+                seed = next(iter(spec["products"][key]["seeds"]))
+                spec["products"][key]["seeds"][seed] = {"main.py": f"v{version}\n"}
+            dist = build_dist(tmp_path / f"v{version}", spec)
+            assert run_cli("publish", dist).code == 0
+        assert len(next(p for p in double.region(REGION).products.values() if p["Name"] == "model-build")[
+            "Artifacts"]) == 6
+        assert _noop_reads(run_cli, runtime_factory, dist, double) == baseline
+
+    spec = default_spec()
+    for key, portfolio in spec["portfolios"].items():  # twice the share targets
+        extra = [{**share, "value": share["value"][:-3] + "xyz"} if share["type"] == "ORGANIZATIONAL_UNIT"
+                 else {**share, "value": "1" + share["value"][1:]} for share in portfolio["shares"]
+                 if share["type"] != "ORGANIZATION"]
+        extra += [{"type": "ORGANIZATIONAL_UNIT", "value": f"ou-ab12-{key[:4]}{i:04d}", "share_principals": False,
+                   "share_tag_options": False} for i in range(len(portfolio["shares"]) - len(extra))]
+        portfolio["shares"] = portfolio["shares"] + extra
+    assert sum(len(p["shares"]) for p in spec["portfolios"].values()) == 8
+    with ServiceCatalogDouble(template_checker=s3_template_checker) as double:
+        dist = build_dist(tmp_path / "shares", spec)
+        assert run_cli("publish", dist).code == 0
+        assert sum(len(s) for s in double.region(REGION).shares.values()) == 8
+        assert _noop_reads(run_cli, runtime_factory, dist, double) == baseline
+
+
+def test_mixed_studio_visibility(double, tmp_path, run_cli):
+    """A product in a Studio-visible portfolio and in one that is not is tagged (Studio lists it
+    through the visible portfolio); one only in the other portfolio is not; the tag follows moves."""
+    spec = default_spec()
+    spec["portfolios"]["sagemaker-projects"]["products"] = ["model-build", "batch-inference"]
+    spec["portfolios"]["data-science"]["products"] = ["model-deploy", "batch-inference"]
+    assert run_cli("publish", build_dist(tmp_path / "a", spec)).code == 0
+
+    def tagged():
+        return {p["Name"]: p["Tags"].get("sagemaker:studio-visibility")
+                for p in region_state(double).products.values()}
+
+    assert tagged() == {"model-build": "true", "batch-inference": "true", "model-deploy": None}
+    spec["portfolios"]["sagemaker-projects"]["products"] = ["model-build"]
+    spec["portfolios"]["data-science"]["products"] = ["model-deploy", "batch-inference"]
+    assert run_cli("publish", build_dist(tmp_path / "b", spec)).code == 0
+    assert tagged() == {"model-build": "true", "batch-inference": None, "model-deploy": None}
