@@ -9,8 +9,9 @@ An admin product (ml-admin portfolio), launched in each data science account aft
   exists, forward it by prefix and apply the policy in the `ExistingGroupPolicy` output with
   `aws sagemaker put-model-package-group-policy` (the sync function logs AccessDenied until then).
 * **Artifacts**: a KMS key and a versioned, TLS-only bucket for the versions' model artifacts,
-  which the hub's sync role may read and decrypt. Register versions with artifacts here (or in a
-  bucket granting the same).
+  which the hub's sync role may read and decrypt. Principals of this account may use the key
+  through S3 only (SageMaker jobs write model.tar.gz there with no IAM grant on the key).
+  Register versions with artifacts here (or in a bucket granting the same).
 * **Forwarding**: an EventBridge rule sends the Approved state changes of these groups (and of the
   groups whose names start with `ForwardGroupNamePrefix`) to the hub's central bus, through a role
   that may put events on that bus only.
@@ -22,8 +23,9 @@ from troposphere import Equals, GetAtt, Not, Or, Output, Parameter, Ref, Sub, Ta
 
 from generator.blocks import hub, registry
 from generator.blocks.crossaccount import account_parameter
-from generator.blocks.policy import BUCKET_READ, KEY_READ, OBJECT_READ, policy_document
+from generator.blocks.policy import BUCKET_READ, KEY_READ, KEY_USE, OBJECT_READ, policy_document
 from generator.blocks.project import mark_optional, parameter_groups
+from generator.blocks.security import skip_check
 from generator.blocks.storage import encrypted_bucket, encryption_key
 from generator.product import Product
 
@@ -82,15 +84,24 @@ def template() -> Template:
     tags = Tags({"smcat:product": PRODUCT_NAME})
     hub_account = f"${{{HUB_ACCOUNT}}}"
 
-    # --- Encryption: the spoke's artifact key; the hub's sync role decrypts (through S3).
+    # --- Encryption: the spoke's artifact key. This account's principals use it through S3 (the
+    # SageMaker jobs writing model.tar.gz, whose roles' IAM policies name no key); the hub's sync
+    # role decrypts (through S3).
     key, _ = t.add_resource(
         encryption_key(
             "SpokeKey",
             "Encrypts the model artifacts the hub model registry syncs from this account.",
             tags,
+            through_s3_for_this_account("ThisAccountUsesKeyThroughS3"),
             hub.for_hub_role("HubSyncRoleDecrypts", hub_account, "sync", KEY_READ, "*"),
             alias=Sub(f"alias/sagemaker-${{{hub.HUB_NAME}}}-spoke"),
         )
+    )
+    skip_check(
+        key,
+        "CKV_AWS_33",
+        "the * principal is confined to this account (kms:CallerAccount, aws:PrincipalAccount) calling through "
+        "S3 (kms:ViaService); checkov does not read conditions, lint rule E9130 does",
     )
 
     # --- Artifacts: the versions' model files; the hub's sync role reads them.
@@ -212,6 +223,27 @@ def template() -> Template:
         ]
     )
     return t
+
+
+def through_s3_for_this_account(sid):
+    """Key-policy statement: any principal of this account may use the key, but only through S3 in
+    this region (what the AWS managed aws/s3 key allows): SSE-KMS reads and writes of the bucket
+    work for roles that may use the bucket, without an IAM grant on the key."""
+    account = Ref("AWS::AccountId")
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": KEY_USE,
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:CallerAccount": account,
+                "aws:PrincipalAccount": account,
+                "kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com"),
+            }
+        },
+    }
 
 
 def approved_pattern(group_names):

@@ -189,6 +189,9 @@ PENDING = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
 APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
 IN_ORG = {"aws:ResourceOrgID": ORGANIZATION}
 OWN_ACCOUNT_TAG = {"aws:RequestTag/smcat-account": DATA_SCIENCE}
+# A SageMaker job's execution role in the data science account, made by none of our templates.
+JOB = in_org(f"arn:aws:iam::{DATA_SCIENCE}:role/service-role/AmazonSageMaker-ExecutionRole-1")
+DS_CALLER = DATA_SCIENCE
 
 
 def registration_target(w: World) -> str:
@@ -280,6 +283,10 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(SYNC, "s3:GetObject", spoke_object(w), "sync", **IN_ORG),
         need(SYNC, "kms:Decrypt", spoke_output(w, "SpokeKeyArn"), "sync", **VIA_S3),
     ],
+    "SageMaker jobs of the data science account write and read the spoke bucket": lambda w: [
+        need(JOB, action, spoke_output(w, "SpokeKeyArn"), "model.tar.gz", **VIA_S3, **{"kms:CallerAccount": DS_CALLER})
+        for action in ("kms:GenerateDataKey", "kms:Decrypt")
+    ],
     "the sync role writes the hub": lambda w: [
         need(SYNC, "s3:PutObject", PULLED, "sync"),
         need(SYNC, "kms:GenerateDataKey", hub_key(w), "sync"),
@@ -361,6 +368,16 @@ REFUSED: dict[str, Callable[[World], list[Need]]] = {
     "other hub roles read the spoke": lambda w: [
         need(PUSH, "sagemaker:DescribeModelPackage", SPOKE_VERSION, "not the sync role"),
         need(PUSH, "s3:GetObject", spoke_object(w), "not the sync role"),
+    ],
+    "the spoke key for another account, even through S3": lambda w: [
+        need(
+            in_org(f"arn:aws:iam::{STAGING}:role/x"),
+            "kms:Decrypt",
+            spoke_output(w, "SpokeKeyArn"),
+            "another account through S3",
+            **VIA_S3,
+            **{"kms:CallerAccount": STAGING},
+        ),
     ],
     "events other than SageMaker's on the hub bus": lambda w: [
         need(

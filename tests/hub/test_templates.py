@@ -545,8 +545,26 @@ def hub_sync(sid, actions, resource):
 
 def test_spoke_key_bucket_and_groups_let_only_the_hubs_sync_role_read(spoke):
     key = statements(props(spoke, "SpokeKey")["KeyPolicy"])
-    assert set(key) == {"AccountAdministersKey", "HubSyncRoleDecrypts"}
+    assert set(key) == {"AccountAdministersKey", "ThisAccountUsesKeyThroughS3", "HubSyncRoleDecrypts"}
     assert key["HubSyncRoleDecrypts"] == (None, hub_sync("HubSyncRoleDecrypts", KEY_READ, "*"))
+    # SageMaker jobs of this account write model.tar.gz (SSE-KMS) without an IAM grant on the key.
+    assert key["ThisAccountUsesKeyThroughS3"] == (
+        None,
+        {
+            "Sid": "ThisAccountUsesKeyThroughS3",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": KEY_USE,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:CallerAccount": {"Ref": "AWS::AccountId"},
+                    "aws:PrincipalAccount": {"Ref": "AWS::AccountId"},
+                    "kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com"),
+                }
+            },
+        },
+    )
 
     assert props(spoke, "SpokeBucket")["BucketName"] == sub("sagemaker-${HubName}-${AWS::AccountId}-${AWS::Region}")
     bucket_arn = {"Fn::GetAtt": ["SpokeBucket", "Arn"]}
