@@ -120,7 +120,7 @@ class Build:
 def render(catalog: Catalog, progress=None) -> Build:
     """Builds every output in memory; raises InputError listing every problem in the sources."""
     progress = progress or (lambda message: None)
-    problems: list[Problem] = []
+    problems: list[Problem] = catalog.seed_problems() + catalog.portfolio_problems()
     try:
         products = catalog.products()
     except InputError as exc:

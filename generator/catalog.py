@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generator.errors import InputError, Problem
+from generator.product import PRODUCT_NAME as SEED_NAME
 from generator.product import Product
 
 
@@ -66,6 +67,27 @@ class Catalog:
             return []
         return sorted(p.name for p in self.seedcode_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
+    def seed_problems(self) -> list[Problem]:
+        """Seed folder names become template parameter names: lowercase words joined by '-' only,
+        so that two folders can never map to the same `SeedCode<Name>Key`."""
+        return [
+            Problem(f"seedcode/{name}/", "", "folder names must be lowercase letters and digits, words joined by '-'")
+            for name in self.seed_folders()
+            if not SEED_NAME.match(name)
+        ]
+
+    def portfolio_problems(self) -> list[Problem]:
+        """Two files with one stem (x.yml and x.yaml) would be one portfolio id."""
+        stems: dict[str, Path] = {}
+        problems = []
+        for path in self.portfolio_files():
+            if path.stem in stems:
+                problems.append(
+                    Problem(self.rel(path), "", f"has the same portfolio id as {self.rel(stems[path.stem])}")
+                )
+            stems.setdefault(path.stem, path)
+        return problems
+
     def products(self) -> dict[str, Product]:
         """Imports every product module and returns the products by name, or raises InputError."""
         problems: list[Problem] = []
@@ -75,7 +97,7 @@ class Catalog:
             where = self.rel(path)
             try:
                 module = _import(path)
-            except Exception as exc:  # a broken module is the user's input: report it, no traceback
+            except (Exception, SystemExit) as exc:  # a broken module is the user's input: no traceback
                 problems.append(Problem(where, "", f"cannot be imported: {describe_failure(exc, path)}"))
                 continue
             product = getattr(module, "PRODUCT", None)
@@ -83,13 +105,17 @@ class Catalog:
                 problems.append(Problem(where, "PRODUCT", "must be a generator.product.Product"))
                 continue
             product = replace(product, source=where)
-            problems += [Problem(where, "PRODUCT", reason) for reason in product.problems()]
+            reasons = product.problems()
+            problems += [Problem(where, "PRODUCT", reason) for reason in reasons]
+            if product.type_problems():
+                continue
             for seed in product.seedcode:
                 if seed not in seeds:
                     problems.append(Problem(where, "PRODUCT.seedcode", f"no folder seedcode/{seed}/"))
             if product.name in found:
-                problems.append(Problem(where, "PRODUCT.name", f"{product.name!r} is declared twice"))
-            found[product.name] = product
+                first = found[product.name].source
+                problems.append(Problem(where, "PRODUCT.name", f"{product.name!r} is also declared in {first}"))
+            found.setdefault(product.name, product)
         if problems:
             raise InputError(problems)
         return dict(sorted(found.items()))

@@ -99,7 +99,7 @@ SCHEMA: dict[str, Any] = {
         "tags": {
             "type": "object",
             "additionalProperties": {**_TEXT, "minLength": 1, "maxLength": 256},
-            "propertyNames": {"minLength": 1, "maxLength": 128},
+            "propertyNames": {"type": "string", "minLength": 1, "maxLength": 128},
         },
         "tag_options": {
             "type": "object",
@@ -108,7 +108,7 @@ SCHEMA: dict[str, Any] = {
                 "items": {**_TEXT, "minLength": 1, "maxLength": 256},
                 "minItems": 1,
             },
-            "propertyNames": {"minLength": 1, "maxLength": 128},
+            "propertyNames": {"type": "string", "minLength": 1, "maxLength": 128},
         },
     },
 }

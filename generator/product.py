@@ -42,9 +42,23 @@ class Product:
     # Set by discovery: the module file, for error messages.
     source: str = field(default="", compare=False)
 
+    def type_problems(self) -> list[str]:
+        """Fields of the wrong type: nothing else about the declaration can be checked safely."""
+        found = []
+        for attr in ("name", "description", "owner", "distributor", "version", "support_email", "support_url"):
+            if not isinstance(getattr(self, attr), str):
+                found.append(f"{attr} must be a string, not {getattr(self, attr)!r}")
+        if not callable(self.template):
+            found.append("template must be a function returning a troposphere Template")
+        if not isinstance(self.seedcode, tuple | list) or not all(isinstance(s, str) for s in self.seedcode):
+            found.append(f"seedcode must be a tuple of folder names, not {self.seedcode!r}")
+        return found
+
     def problems(self) -> list[str]:
         """What is wrong with the declaration itself, as readable reasons."""
-        found = []
+        found = self.type_problems()
+        if found:
+            return found
         if not PRODUCT_NAME.match(self.name) or len(self.name) > 100:
             found.append(f"name {self.name!r} must be lowercase words joined by '-' (at most 100)")
         if not SEMVER.match(self.version):

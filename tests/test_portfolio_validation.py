@@ -28,6 +28,7 @@ def write(catalog, text: str, name: str = "sagemaker-projects.yaml"):
 def errors(catalog, capsys, tmp_path) -> list[str]:
     out = tmp_path / "dist"
     out.mkdir(exist_ok=True)
+    (out / "manifest.json").write_text("{}")  # an earlier build, which a failed one must leave alone
     (out / "keep.txt").write_text("previous build")
     before = tree(out)
     assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 2
@@ -203,3 +204,44 @@ def test_portfolios_disagreeing_on_a_products_studio_visibility(catalog, capsys,
         "error: portfolios/zz-admin.yaml: products[0]: 'model-build' is also in portfolios/sagemaker-projects.yaml, "
         "which sets studio_visibility true; the tag is on the product, so every portfolio holding it must agree"
     ]
+
+
+def test_wrongly_typed_declarations_and_exits_are_one_line_each(catalog, capsys, tmp_path):
+    (catalog / "products" / "typed.py").write_text(
+        "from generator.product import Product\n"
+        "PRODUCT = Product(name=5, description='d', owner='o', version='1.0.0', template=None, seedcode='modelbuild')\n"
+    )
+    (catalog / "products" / "exits.py").write_text("import sys\nsys.exit(3)\n")
+    lines = errors(catalog, capsys, tmp_path)
+    assert lines == [
+        "error: products/exits.py: cannot be imported: SystemExit: 3 (line 2)",
+        "error: products/typed.py: PRODUCT: name must be a string, not 5",
+        "error: products/typed.py: PRODUCT: seedcode must be a tuple of folder names, not 'modelbuild'",
+        "error: products/typed.py: PRODUCT: template must be a function returning a troposphere Template",
+    ]
+
+
+def test_non_string_tag_keys(catalog, capsys, tmp_path):
+    write(catalog, VALID + "tags:\n  1: x\n  null: y\ntag_options:\n  yes: [a]\n")
+    lines = errors(catalog, capsys, tmp_path)
+    assert len(lines) == 3 and all("must be a string" in line for line in lines), lines
+
+
+def test_same_portfolio_id_twice_and_product_declared_twice(catalog, capsys, tmp_path):
+    write(catalog, VALID.replace("Test portfolio", "Other"), "sagemaker-projects.yml")
+    (catalog / "products" / "zz_copy.py").write_text((catalog / "products" / "model_build.py").read_text())
+    lines = errors(catalog, capsys, tmp_path)
+    assert (
+        "error: products/zz_copy.py: PRODUCT.name: 'model-build' is also declared in products/model_build.py" in lines
+    )
+    assert (
+        "error: portfolios/sagemaker-projects.yml: has the same portfolio id as portfolios/sagemaker-projects.yaml"
+        in lines
+    )
+
+
+def test_seed_folders_that_would_collide_are_rejected(catalog, capsys, tmp_path):
+    (catalog / "seedcode" / "My_Seed").mkdir()
+    (catalog / "seedcode" / "My_Seed" / "x.txt").write_text("x")
+    lines = errors(catalog, capsys, tmp_path)
+    assert lines == ["error: seedcode/My_Seed/: folder names must be lowercase letters and digits, words joined by '-'"]
