@@ -138,10 +138,11 @@ def project_buckets() -> list[Statement]:
         ], buckets),
         # The read handler describes every configuration, set or not.
         allow("ReadProjectBucketConfiguration", [
-            "s3:GetAccelerateConfiguration", "s3:GetAnalyticsConfiguration", "s3:GetBucketCORS",
+            "s3:GetAccelerateConfiguration", "s3:GetAnalyticsConfiguration", "s3:GetBucketAbac", "s3:GetBucketCORS",
             "s3:GetBucketLogging", "s3:GetBucketNotification", "s3:GetBucketObjectLockConfiguration",
             "s3:GetBucketWebsite", "s3:GetInventoryConfiguration", "s3:GetIntelligentTieringConfiguration",
-            "s3:GetLifecycleConfiguration", "s3:GetMetricsConfiguration", "s3:GetReplicationConfiguration",
+            "s3:GetLifecycleConfiguration", "s3:GetBucketMetadataTableConfiguration", "s3:GetMetricsConfiguration",
+            "s3:GetReplicationConfiguration",
         ], buckets),
     ]
 
