@@ -37,7 +37,11 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        # YAML keys need not be strings: 1:, null:, yes: are ints, None and booleans
+        st.dictionaries(st.one_of(st.text(max_size=12), st.integers(), st.booleans(), st.none()), inner, max_size=4),
+    ),
     max_leaves=12,
 )
 shares = st.lists(st.dictionaries(st.sampled_from([*SHARE_KEYS, "other"]), values, max_size=4), max_size=3)
