@@ -2,8 +2,10 @@
 
 Reads only, and as few as possible: paginated list calls, plus a describe call only where no list
 call returns the needed field (portfolio and product tags, a constraint's parameters when its
-description was not written by smcat).  The number of calls grows with the number of portfolios
-and products in the catalog, not with versions or share targets.
+description was not written by smcat), one HeadBucket (which also tells the bucket's region) and,
+with --kms-key-id, one kms:DescribeKey.  The number of calls grows with the number of portfolios
+and products in the catalog, not with versions or share targets (shares: one list per share type
+per portfolio, always read so that unconfigured shares are reported).
 
 Identity: a portfolio is ours when its display name matches and it carries the tag
 ``smcat:portfolio=<manifest id>``; a product when its name matches and it carries
