@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from generator.catalog import Catalog
-from generator.errors import InputError
+from generator.errors import InputError, Problem
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # Commands that read the catalog's sources, so need a catalog root.
@@ -216,13 +216,16 @@ def cmd_lint(args) -> int:
             print(_annotation(level, m.filename, m.linenumber, m.columnnumber, m.rule.id, m.message))
     failed = len(matches)
     if args.security:
-        from generator.security import CheckovMissing, scan
+        from generator.security import CheckovFailed, CheckovMissing, scan
 
         try:
             findings, skipped = scan(paths, args.root)
         except CheckovMissing as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        except CheckovFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         for finding in findings:
             print(finding, file=sys.stderr)
             if annotate:
@@ -230,7 +233,7 @@ def cmd_lint(args) -> int:
         print(f"checkov: {len(findings)} failed checks, {skipped} skipped in resource metadata", file=sys.stderr)
         failed += len(findings)
     if args.format == "text":
-        print(f"{len(paths)} templates, {len(matches)} findings", file=sys.stderr)
+        print(f"{len(paths)} templates, {failed} findings", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -241,8 +244,6 @@ def _annotation(level: str, file: str, line: int, column: int, title: str, messa
 
 
 def _missing(path: str):
-    from generator.errors import Problem
-
     return Problem(path, "", "no such file")
 
 
@@ -281,7 +282,10 @@ def cmd_schema(args) -> int:
 
     text = json.dumps(SCHEMA, indent=2) + "\n"
     if args.write:
-        args.write.write_text(text)
+        try:
+            args.write.write_text(text)
+        except OSError as exc:
+            raise InputError([Problem(str(args.write), "--write", f"cannot be written: {exc.strerror}")]) from None
     else:
         print(text, end="")
     return EXIT_OK

@@ -18,6 +18,10 @@ class CheckovMissing(Exception):
     pass
 
 
+class CheckovFailed(Exception):
+    pass
+
+
 @dataclass(frozen=True)
 class SecurityFinding:
     check: str
@@ -46,10 +50,14 @@ def scan(paths: list[str], root: Path) -> tuple[list[SecurityFinding], int]:
     for path in paths:
         command += ["-f", path]
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "LOG_LEVEL": "ERROR"})
+    # checkov exits 0 (passed) or 1 (failed checks); anything else, or no JSON, means it did not scan.
     try:
-        reports = json.loads(result.stdout or "[]")
-    except ValueError as exc:
-        raise RuntimeError(f"checkov failed ({result.returncode}): {result.stderr.strip()[-500:]}") from exc
+        reports = json.loads(result.stdout) if result.returncode in (0, 1) else None
+    except ValueError:
+        reports = None
+    if not isinstance(reports, list | dict):
+        detail = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise CheckovFailed(f"checkov did not scan (exit {result.returncode}): {detail[0][:300]}")
     findings, skipped = [], 0
     for report in reports if isinstance(reports, list) else [reports]:
         results = report.get("results", {})

@@ -112,3 +112,9 @@ def test_build_does_not_load_the_publisher():
     )
     result = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
+def test_schema_to_an_unwritable_place_is_bad_input(tmp_path, capsys):
+    target = tmp_path / "missing" / "schema.json"
+    assert main(["schema", "--write", str(target)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {target}: --write: cannot be written:")

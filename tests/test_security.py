@@ -88,3 +88,19 @@ def test_annotations_never_enter_machine_formats(tmp_path, monkeypatch, capsys):
     for fmt in ("sarif", "json"):
         assert main(["lint", "--format", fmt, str(path)]) == 1
         json.loads(capsys.readouterr().out)  # one JSON document, no workflow commands mixed in
+
+
+@pytest.mark.parametrize(
+    "script, reason",
+    [("#!/bin/sh\nexit 0\n", "exit 0"), ("#!/bin/sh\necho boom >&2\nexit 3\n", "exit 3): boom")],
+    ids=["silent", "crashed"],
+)
+def test_a_checkov_that_did_not_scan_fails_the_gate(tmp_path, monkeypatch, capsys, script, reason):
+    fake = tmp_path / "checkov"
+    fake.write_text(script)
+    fake.chmod(0o755)
+    monkeypatch.setenv("SMCAT_CHECKOV", str(fake))
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(UNENCRYPTED))
+    assert main(["--root", str(tmp_path), "lint", "--security", str(path)]) == 1
+    assert f"checkov did not scan ({reason}" in capsys.readouterr().err
