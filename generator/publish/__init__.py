@@ -39,16 +39,4 @@ manages (Create/Update/Describe/List/Search, constraints, principals, TagOptions
 exist in the publishing account as well as in the launching accounts (CreateConstraint's documentation).
 """
 
-from .manifest import Catalog, ManifestError, load_catalog
-from .model import Action, Options, Plan, PublishResult, RegionPlan
-
-__all__ = [
-    "Action",
-    "Catalog",
-    "ManifestError",
-    "Options",
-    "Plan",
-    "PublishResult",
-    "RegionPlan",
-    "load_catalog",
-]
+# Nothing is imported here: registering the CLI commands (commands.py) must not load boto3.
