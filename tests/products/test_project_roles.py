@@ -59,6 +59,23 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
+# Values for parameters a scenario leaves out that have no default.
+REQUIRED = {"SageMakerModelPackageGroupName": "churn-models", "SeedCodeBucket": SEED_BUCKET}
+
+
+def parameters_for(template: dict, scenario: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's values for the template's parameters, plus values for required ones."""
+    declared = template["Parameters"]
+    values = {k: v for k, v in {**PROJECT, **scenario}.items() if k in declared}
+    values.update({k: v for k, v in REQUIRED.items() if k in declared and k not in values
+                   and "Default" not in declared[k]})
+    return values
+
+
+def resolve_studio(template: dict, scenario: dict[str, Any], **overrides: Any) -> dict:
+    return resolve(template, ACCOUNT, {**parameters_for(template, scenario), **overrides})
+
+
 # --- What the handlers need ------------------------------------------------------------------------
 
 # Handler permissions that are not IAM actions: the API is authorized by another action.
@@ -236,11 +253,8 @@ def pipeline(resolved):
 @pytest.fixture(scope="module")
 def studio(built) -> dict[str, list[dict]]:
     """Each Studio template resolved for every scenario."""
-    return {
-        product: [resolve(load_template(built, product), ACCOUNT, {**PROJECT, "SeedCodeBucket": SEED_BUCKET, **s})
-                  for s in SCENARIOS[product]]
-        for product in STUDIO
-    }
+    return {product: [resolve_studio(load_template(built, product), s) for s in SCENARIOS[product]]
+            for product in STUDIO}
 
 
 # --- The requests CloudFormation makes for one resource ----------------------------------------------
@@ -427,8 +441,8 @@ def test_the_launch_role_passes_the_project_roles_to_their_services_only(launch)
 
 def test_another_role_given_to_a_project_is_refused_at_launch(built, launch):
     """Overriding a role parameter with a role the launch role may not pass fails the launch."""
-    resolved_template = resolve(load_template(built, "multi-account-deploy"), ACCOUNT, {
-        **PROJECT, **SCENARIOS["multi-account-deploy"][0], "SeedCodeBucket": SEED_BUCKET, "CodeBuildRole": "Admin"})
+    resolved_template = resolve_studio(load_template(built, "multi-account-deploy"),
+                                       SCENARIOS["multi-account-deploy"][0], CodeBuildRole="Admin")
     refused = [(a, r) for _, a, r, c in requests(resolved_template) if not allowing(launch, a, r, c)]
     assert ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/Admin") in refused
 
