@@ -152,8 +152,8 @@ def render(catalog: Catalog, progress=None) -> Build:
             with contextlib.redirect_stderr(io.StringIO()):
                 template = product.template().to_dict()
         except Exception as exc:  # a product that cannot render is a problem in its module
-            reason = describe_failure(exc, catalog.root / product.source)
-            problems.append(Problem(product.source, "template()", f"failed: {reason}"))
+            reason, line = describe_failure(exc, catalog.root / product.source)
+            problems.append(Problem(product.source, "template()", f"failed: {reason}", line))
             continue
         data = canonical_json(template)
         files[f"templates/{name}.json"] = data

@@ -98,7 +98,8 @@ class Catalog:
             try:
                 module = _import(path)
             except (Exception, SystemExit) as exc:  # a broken module is the user's input: no traceback
-                problems.append(Problem(where, "", f"cannot be imported: {describe_failure(exc, path)}"))
+                reason, line = describe_failure(exc, path)
+                problems.append(Problem(where, "", f"cannot be imported: {reason}", line))
                 continue
             product = getattr(module, "PRODUCT", None)
             if not isinstance(product, Product):
@@ -130,9 +131,8 @@ def _import(path: Path):
     return module
 
 
-def describe_failure(exc: Exception, path: Path) -> str:
-    """One line for an exception raised by a product module: the error and the module's line."""
+def describe_failure(exc: BaseException, path: Path) -> tuple[str, int | None]:
+    """An exception raised by a product module as one line, and the module's line it came from."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
-    where = f" (line {frames[-1].lineno})" if frames else ""
     text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {text}{where}"
+    return f"{type(exc).__name__}: {text}", (frames[-1].lineno if frames else None)

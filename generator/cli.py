@@ -92,6 +92,8 @@ def parser(default_root: Path | None = None) -> argparse.ArgumentParser:
         pass
     else:
         register(sub)
+    for command in sub.choices.values():  # `--root` also after the command word
+        command.add_argument("--root", type=Path, default=argparse.SUPPRESS, help="catalog root (see smcat --help)")
     return p
 
 
@@ -197,7 +199,9 @@ def _table(summary: dict, results: dict) -> str:
 def cmd_lint(args) -> int:
     from generator.lint import run_matches
 
-    paths = args.paths or sorted(str(p) for p in (_out(args) / "templates").glob("*.json"))
+    paths = (
+        _template_paths(args.paths) if args.paths else sorted(str(p) for p in (_out(args) / "templates").glob("*.json"))
+    )
     if not paths:
         print("error: nothing to lint: no templates given and none built (run `build` first)", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -241,6 +245,24 @@ def _annotation(level: str, file: str, line: int, column: int, title: str, messa
     """A GitHub Actions workflow command; its data must escape %, CR and LF."""
     text = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     return f"::{level} file={file},line={line},col={column},title={title}::{text}"
+
+
+TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
+
+
+def _template_paths(given: list[str]) -> list[str]:
+    """The paths as given, with each directory replaced by the templates under it."""
+    paths = []
+    for item in given:
+        folder = Path(item)
+        if folder.is_dir():
+            found = sorted(str(p) for p in folder.rglob("*") if p.suffix in TEMPLATE_SUFFIXES and p.is_file())
+            if not found:
+                raise InputError([Problem(item, "", "holds no templates (*.json, *.yaml, *.yml, *.template)")])
+            paths += found
+        else:
+            paths.append(item)
+    return paths
 
 
 def _missing(path: str):

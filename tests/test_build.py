@@ -141,8 +141,8 @@ def test_product_that_fails_to_render_names_its_file_and_line(catalog, tmp_path,
     assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
-        "error: products/bad_bucket.py: template(): failed: ValueError: "
-        "Not_A_Valid_Bucket is not a valid s3 bucket name (line 5)"
+        "error: products/bad_bucket.py:5: template(): failed: ValueError: "
+        "Not_A_Valid_Bucket is not a valid s3 bucket name"
     ]
     assert not out.exists()
 

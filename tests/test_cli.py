@@ -118,3 +118,19 @@ def test_schema_to_an_unwritable_place_is_bad_input(tmp_path, capsys):
     target = tmp_path / "missing" / "schema.json"
     assert main(["schema", "--write", str(target)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {target}: --write: cannot be written:")
+
+
+def test_root_may_follow_the_command(capsys):
+    assert main(["list", "--root", str(ROOT), "--format", "json"]) == 0
+    assert "model-build" in json.loads(capsys.readouterr().out)["products"]
+
+
+def test_lint_a_directory_lints_the_templates_in_it(tmp_path, bad_template, capsys):
+    folder = bad_template.parent
+    (folder / "notes.txt").write_text("not a template")
+    assert main(["lint", "--format", "json", str(folder)]) == 1
+    assert {f["Filename"] for f in json.loads(capsys.readouterr().out)} == {str(bad_template)}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["lint", str(empty)]) == 2
+    assert "holds no templates" in capsys.readouterr().err

@@ -165,7 +165,7 @@ def test_broken_product_module_is_one_line(catalog, capsys, tmp_path):
     lines = errors(catalog, capsys, tmp_path)
     assert lines == [
         "error: products/empty.py: PRODUCT: must be a generator.product.Product",
-        "error: products/oops.py: cannot be imported: ModuleNotFoundError: No module named 'nothing_here' (line 1)",
+        "error: products/oops.py:1: cannot be imported: ModuleNotFoundError: No module named 'nothing_here'",
     ]
 
 
@@ -214,7 +214,7 @@ def test_wrongly_typed_declarations_and_exits_are_one_line_each(catalog, capsys,
     (catalog / "products" / "exits.py").write_text("import sys\nsys.exit(3)\n")
     lines = errors(catalog, capsys, tmp_path)
     assert lines == [
-        "error: products/exits.py: cannot be imported: SystemExit: 3 (line 2)",
+        "error: products/exits.py:2: cannot be imported: SystemExit: 3",
         "error: products/typed.py: PRODUCT: name must be a string, not 5",
         "error: products/typed.py: PRODUCT: seedcode must be a tuple of folder names, not 'modelbuild'",
         "error: products/typed.py: PRODUCT: template must be a function returning a troposphere Template",
