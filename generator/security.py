@@ -1,6 +1,6 @@
 """checkov over CloudFormation templates, run from its own virtual environment.
 
-checkov pins libraries that clash with this tool's (see FACTS.md), so it is never imported: it
+checkov pins libraries that clash with this tool's (checkov 3.3 pins an old boto3), so it is never imported: it
 runs as a program, found in SMCAT_CHECKOV, on PATH, or in ROOT/.venv-checkov.
 """
 

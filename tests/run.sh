@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's whole test run, from a clean clone: creates its own virtual environments.
 #   .venv          the tool and its tests (pip install -e '.[dev]')
-#   .venv-checkov  checkov, which pins libraries that clash with ours (FACTS.md)
+#   .venv-checkov  checkov, which pins libraries that clash with ours (an old boto3)
 #   .venv-taskcat  taskcat, likewise (it pins jsonschema<4 and urllib3<2)
 #   .venv-seed-*   each seed repository's own pinned requirements (the SageMaker SDK pins differ)
 # Usage: bash tests/run.sh [pytest args for the main suite]

@@ -27,7 +27,7 @@ Usage::
         ...
     double.calls, double.snapshot()
 
-Behaviour modelled (documented API behaviour and FACTS.md; where AWS does not say, the double picks
+Behaviour modelled (documented API behaviour and the project's verified facts; where AWS does not say, the double picks
 the strict choice and says so in the method's docstring):
 
 * quotas: 100 portfolios and 350 products per region, 150 products per portfolio, 100 versions per
