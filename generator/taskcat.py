@@ -54,10 +54,17 @@ def test_values(built) -> tuple[dict[str, str], list[Problem]]:
         if name in known:
             values[name] = known[name]
         else:
-            problems.append(
-                Problem(product.source, "test_parameters", f"taskcat needs a value for parameter {name!r}")
-            )
+            problems.append(Problem(product.source, "test_parameters", f"taskcat needs a value for parameter {name!r}"))
     return values, problems
+
+
+def names_global_resources(template: dict[str, Any]) -> bool:
+    """IAM roles and policies with fixed names are global: a second region's stack would collide."""
+    return any(
+        resource.get("Type", "").startswith("AWS::IAM::")
+        and any(key in resource.get("Properties", {}) for key in ("RoleName", "ManagedPolicyName", "UserName"))
+        for resource in template.get("Resources", {}).values()
+    )
 
 
 def taskcat_config(products: dict[str, Any]) -> tuple[bytes, list[Problem]]:
@@ -66,6 +73,8 @@ def taskcat_config(products: dict[str, Any]) -> tuple[bytes, list[Problem]]:
         values, found = test_values(built)
         problems += found
         tests[name] = {"template": f"templates/{name}.json", "parameters": values}
+        if names_global_resources(built.template):
+            tests[name]["regions"] = REGIONS[:1]
     config = {
         "project": {"name": PROJECT, "regions": REGIONS, "shorten_stack_name": True},
         "tests": tests,

@@ -21,6 +21,15 @@ def test_taskcat_config_covers_every_product_and_required_parameter(built):
             assert test["parameters"][entry["key_parameter"]] == f"$[taskcat_project_name]/seedcode/{seed}.zip"
         if "SageMakerProjectName" in required:
             assert test["parameters"]["SageMakerProjectId"].startswith("p-")
+        named_iam = any(
+            r["Type"] == "AWS::IAM::Role" and "RoleName" in r.get("Properties", {})
+            for r in template["Resources"].values()
+        )
+        # Fixed IAM names are global: such a product is tested in one region, others in every region.
+        assert test.get("regions", config["project"]["regions"]) == (
+            config["project"]["regions"][:1] if named_iam else config["project"]["regions"]
+        ), name
+    assert any("regions" in t for t in config["tests"].values())
 
 
 def test_a_required_parameter_without_a_test_value_is_reported(catalog, tmp_path, capsys):
