@@ -20,6 +20,9 @@ def encryption_key(
         EnableKeyRotation=True,
         KeyPolicy=policy_document(key_admin_for_account(), *grants),
         Tags=tags,
+        # The buckets it encrypts are retained; deleting the key would make their data unreadable.
+        DeletionPolicy="Retain",
+        UpdateReplacePolicy="Retain",
     )
     resources: list[kms.Key | kms.Alias] = [key]
     if alias is not None:

@@ -46,6 +46,19 @@ def _unwrap(items):
         yield item["Fn::If"][1] if "Fn::If" in item else item
 
 
+DEPLOYMENT_OUS = "DeploymentOrganizationalUnitIds"
+OU_CONDITION = {
+    "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+    "ForAnyValue:StringLike": {
+        "aws:PrincipalOrgPaths": {
+            "Fn::Split": [",", {"Fn::Sub": ["*/${Ous}/*", {"Ous": {"Fn::Join": ["/*,*/", {"Ref": DEPLOYMENT_OUS}]}}]}]
+        }
+    },
+}
+EXECUTION_ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/sagemaker-role-*"}
+STACK_SET_ROLES = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/stacksets-exec-*"}
+
+
 def test_project_parameters_follow_the_api(template):
     name = template["Parameters"]["SageMakerProjectName"]
     project_id = template["Parameters"]["SageMakerProjectId"]
@@ -59,7 +72,8 @@ def test_project_parameters_follow_the_api(template):
 
 def test_optional_parameters_are_marked_for_studio_and_roles_default_to_sagemaker_roles(template):
     rules = template["Metadata"]["SagemakerTemplateParameterRules"]
-    for name in ("DeploymentAccountIds", "HubAccountId", "HubModelPackageGroupName", "CodeBuildRole"):
+    for name in ("DeploymentAccountIds", "OrganizationId", "DeploymentOrganizationalUnitIds", "HubAccountId",
+                 "HubModelPackageGroupName", "CodeBuildRole"):
         assert rules[name] == {"Optional": True}
         assert "Default" in template["Parameters"][name]
     for role in ("SageMakerExecutionRole", "CodeBuildRole", "CodePipelineRole", "EventsRole"):
@@ -86,7 +100,11 @@ def test_key_is_rotated_and_scoped(template):
     assert deploy["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert policy["HubAccountDecrypts"]["Principal"] == {"AWS": {"Ref": "HubAccountId"}}
     conditions = [s["Fn::If"][0] for s in key["KeyPolicy"]["Statement"] if "Fn::If" in s]
-    assert conditions == ["HasDeploymentAccounts", "UsesHubRegistry"]
+    assert conditions == ["HasDeploymentAccounts", "HasDeploymentOUs", "UsesHubRegistry"]
+    # Deployment OUs: their endpoints' execution roles decrypt the model data, nobody else there.
+    ous = policy["DeploymentOUsDecrypt"]
+    assert ous["Principal"] == {"AWS": "*"} and ous["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
+    assert ous["Condition"] == {**OU_CONDITION, "ArnLike": {"aws:PrincipalArn": [EXECUTION_ROLES]}}
 
 
 def test_artifact_bucket_is_kms_encrypted_versioned_private_and_retained(template):
@@ -104,6 +122,10 @@ def test_artifact_bucket_is_kms_encrypted_versioned_private_and_retained(templat
     read = statements(policy["PolicyDocument"])["DeploymentAccountsReadModels"]
     assert read["Principal"] == {"AWS": {"Ref": "DeploymentAccountIds"}}
     assert "s3:PutObject" not in read["Action"]
+    ous = statements(policy["PolicyDocument"])["DeploymentOUsReadModels"]
+    assert ous["Principal"] == {"AWS": "*"}
+    assert ous["Action"] == ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket"]
+    assert ous["Condition"] == {**OU_CONDITION, "ArnLike": {"aws:PrincipalArn": [EXECUTION_ROLES]}}
 
 
 def test_repository_is_seeded_from_the_modelbuild_zip_on_main(template):
@@ -172,18 +194,56 @@ def test_pushes_to_main_start_the_pipeline(template):
     assert target["Arn"]["Fn::Sub"][1] == {"Pipeline": {"Ref": "ModelBuildPipeline"}}
 
 
-def test_model_package_group_is_readable_by_deployment_accounts_only_when_named(template):
+def test_model_package_group_is_deployable_by_deployment_accounts_and_ous_only_when_named(template):
     group = one(template, "AWS::SageMaker::ModelPackageGroup")["Properties"]
     assert group["ModelPackageGroupName"] == {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}
     condition, policy, absent = group["ModelPackageGroupPolicy"]["Fn::If"]
-    assert condition == "HasDeploymentAccounts" and absent == {"Ref": "AWS::NoValue"}
-    read = statements(policy)["DeploymentAccountsRead"]
-    assert read["Principal"] == {"AWS": {"Ref": "DeploymentAccountIds"}}
-    assert read["Action"] == [
+    assert condition == "HasDeployers" and absent == {"Ref": "AWS::NoValue"}
+    assert template["Conditions"]["HasDeployers"] == {
+        "Fn::Or": [{"Condition": "HasDeploymentAccounts"}, {"Condition": "HasDeploymentOUs"}]
+    }
+    assert [s["Fn::If"][0] for s in policy["Statement"]] == ["HasDeploymentAccounts", "HasDeploymentOUs"]
+    # Creating a model from another account's version needs CreateModel on the group's side too.
+    deploy_actions = [
         "sagemaker:DescribeModelPackageGroup",
         "sagemaker:DescribeModelPackage",
         "sagemaker:ListModelPackages",
+        "sagemaker:CreateModel",
     ]
+    group_resources = [
+        {"Fn::Sub": [f"arn:${{AWS::Partition}}:sagemaker:${{AWS::Region}}:${{AWS::AccountId}}:{kind}",
+                     {"Name": {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}}]}
+        for kind in ("model-package-group/${Name}", "model-package/${Name}/*")
+    ]
+    assert statements(policy)["DeploymentAccountsDeploy"] == {
+        "Sid": "DeploymentAccountsDeploy",
+        "Effect": "Allow",
+        "Principal": {"AWS": {"Ref": "DeploymentAccountIds"}},
+        "Action": deploy_actions,
+        "Resource": group_resources,
+    }
+    # The OUs' StackSet execution roles create the models; the endpoints' execution roles describe them.
+    assert statements(policy)["DeploymentOUsDeploy"] == {
+        "Sid": "DeploymentOUsDeploy",
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": deploy_actions,
+        "Resource": group_resources,
+        "Condition": {**OU_CONDITION, "ArnLike": {"aws:PrincipalArn": [EXECUTION_ROLES, STACK_SET_ROLES]}},
+    }
+
+
+def test_deployment_ous_need_the_organization(template):
+    params = template["Parameters"]
+    assert params["OrganizationId"]["Default"] == "" and params["DeploymentOrganizationalUnitIds"]["Default"] == ""
+    assert re.fullmatch(params["OrganizationId"]["AllowedPattern"], "o-a1b2c3d4e5")
+    assert re.fullmatch(params["OrganizationId"]["AllowedPattern"], "")
+    assert params["DeploymentOrganizationalUnitIds"]["Type"] == "CommaDelimitedList"
+    rule = template["Rules"]["DeploymentOUsNeedOrganization"]
+    assert rule["RuleCondition"] == {
+        "Fn::Not": [{"Fn::EachMemberEquals": [{"Ref": "DeploymentOrganizationalUnitIds"}, ""]}]
+    }
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]}
 
 
 def test_hub_parameters_go_together(template):
@@ -217,3 +277,8 @@ def test_hub_option_names_a_group_the_hub_product_can_have(template, built):
         assert not re.fullmatch(ours["AllowedPattern"], name) and not re.fullmatch(hub["AllowedPattern"], name)
     assert re.fullmatch(ours["AllowedPattern"], "")
     assert "model-registry-hub" in template["Parameters"]["HubAccountId"]["Description"]
+
+
+def test_the_key_outlives_the_stack_like_the_bucket_it_encrypts(template):
+    key = template["Resources"]["ArtifactKey"]
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
