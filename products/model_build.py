@@ -6,12 +6,27 @@ Pipeline (preprocess, train, evaluate, condition on MSE, register as PendingManu
 and group are given, into the shared-services (hub) registry: the model-registry-hub product's
 group policy lets the data science accounts it lists register there, as PendingManualApproval only
 (seed 000's push pattern); the hub account may read the artifacts and decrypt them.
+
+Deploying the project's versions from other accounts: the group policy lets the named deployment
+accounts (DeploymentAccountIds), or the accounts of whole OUs (DeploymentOrganizationalUnitIds,
+what multi-account-deploy's StackSets deploy to), describe the versions and create models from
+them, and the bucket and key let them read the model data. OU grants go to the roles that need
+them only: the endpoints' execution roles (sagemaker-role-*, target-account-bootstrap) and the
+StackSet execution roles (stacksets-exec-*) that create the models.
 """
 
-from troposphere import And, Equals, GetAtt, If, Join, Not, Output, Ref, Sub, Template
+from troposphere import And, Equals, GetAtt, If, Join, Not, Or, Output, Parameter, Ref, Sub, Template
 
-from generator.blocks import cicd, registry
-from generator.blocks.policy import KEY_READ, bucket_read_for_accounts, key_use_for, policy_document, when
+from generator.blocks import cicd, crossaccount, hub, registry
+from generator.blocks.policy import (
+    BUCKET_READ,
+    KEY_READ,
+    OBJECT_READ,
+    bucket_read_for_accounts,
+    key_use_for,
+    policy_document,
+    when,
+)
 from generator.blocks.project import (
     PROJECT_ID,
     PROJECT_NAME,
@@ -24,11 +39,13 @@ from generator.blocks.project import (
     role_parameter,
 )
 from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name, seed_parameters, seeded_repository
+from generator.blocks.security import skip_check
 from generator.blocks.storage import bucket_name, encrypted_bucket, encryption_key
 from generator.parameters import account_id_parameter, account_list_parameter, optional_name_parameter
 from generator.product import Product
 
 SEED = "modelbuild"
+DEPLOYMENT_OUS = "DeploymentOrganizationalUnitIds"
 
 
 def template() -> Template:
@@ -42,7 +59,27 @@ def template() -> Template:
     pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
     deployment_accounts = t.add_parameter(
-        account_list_parameter("DeploymentAccountIds", "Accounts that deploy this project's models (read access).")
+        account_list_parameter(
+            "DeploymentAccountIds", "Accounts that deploy this project's models (read them and create models)."
+        )
+    )
+    t.add_parameter(
+        Parameter(
+            hub.ORGANIZATION_ID,
+            Type="String",
+            Default="",
+            AllowedPattern=hub.ORGANIZATION_ID_PATTERN.replace("^", "^(", 1).replace("$", ")?$"),
+            Description="Id of the AWS Organization (o-...) of DeploymentOrganizationalUnitIds.",
+            ConstraintDescription="blank or an organization id: o- and 10-32 lowercase letters or digits",
+        )
+    )
+    t.add_parameter(
+        hub.ou_list_parameter(
+            DEPLOYMENT_OUS,
+            "OUs whose accounts deploy this project's models (multi-account-deploy's staging and prod OUs): "
+            "their endpoint execution roles (sagemaker-role-*) read the models, their StackSet execution roles "
+            "create models from the versions.",
+        )
     )
     hub_account = t.add_parameter(
         account_id_parameter(
@@ -66,6 +103,8 @@ def template() -> Template:
         "CodePipelineRole",
         "EventsRole",
         "DeploymentAccountIds",
+        hub.ORGANIZATION_ID,
+        DEPLOYMENT_OUS,
         "HubAccountId",
         "HubModelPackageGroupName",
     )
@@ -73,7 +112,13 @@ def template() -> Template:
         t,
         {
             "Project": [PROJECT_NAME, PROJECT_ID],
-            "Model registry": ["DeploymentAccountIds", "HubAccountId", "HubModelPackageGroupName"],
+            "Model registry": [
+                "DeploymentAccountIds",
+                hub.ORGANIZATION_ID,
+                DEPLOYMENT_OUS,
+                "HubAccountId",
+                "HubModelPackageGroupName",
+            ],
             "Roles": ["SageMakerExecutionRole", "CodeBuildRole", "CodePipelineRole", "EventsRole"],
             "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
         },
@@ -81,6 +126,20 @@ def template() -> Template:
 
     # --- Conditions and rules: sharing is opt-in; a hub needs both its account and its group.
     t.add_condition("HasDeploymentAccounts", Not(Equals(Join("", Ref(deployment_accounts)), "")))
+    t.add_condition("HasDeploymentOUs", hub.has_items(DEPLOYMENT_OUS))
+    t.add_condition("HasDeployers", Or({"Condition": "HasDeploymentAccounts"}, {"Condition": "HasDeploymentOUs"}))
+    t.add_rule(
+        "DeploymentOUsNeedOrganization",
+        {
+            "RuleCondition": Not({"Fn::EachMemberEquals": [Ref(DEPLOYMENT_OUS), ""]}),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(hub.ORGANIZATION_ID), "")),
+                    "AssertDescription": "DeploymentOrganizationalUnitIds needs OrganizationId.",
+                }
+            ],
+        },
+    )
     t.add_condition("UsesHubRegistry", And(Not(Equals(Ref(hub_account), "")), Not(Equals(Ref(hub_group), ""))))
     t.add_rule(
         "HubGroupNeedsAccount",
@@ -109,6 +168,10 @@ def template() -> Template:
 
     tags = project_tags()
     roles = [role_arn(r.title) for r in (execution_role, build_role, pipeline_role, events_role)]
+    # Accounts of the deployment OUs: the endpoints' execution roles read the model data; the
+    # StackSet execution roles also create the models (nothing else there needs anything).
+    readers = (crossaccount.EXECUTION_ROLES,)
+    model_creators = (crossaccount.EXECUTION_ROLES, crossaccount.STACK_SET_EXECUTION_ROLES)
 
     # --- Encryption: one customer-managed key for the artifacts, shared read-only where named.
     key, _ = t.add_resource(
@@ -121,9 +184,19 @@ def template() -> Template:
                 "HasDeploymentAccounts",
                 key_use_for(Ref(deployment_accounts), KEY_READ, sid="DeploymentAccountsDecrypt"),
             ),
+            when(
+                "HasDeploymentOUs",
+                crossaccount.only_roles(hub.for_ous("DeploymentOUsDecrypt", DEPLOYMENT_OUS, KEY_READ, "*"), *readers),
+            ),
             when("UsesHubRegistry", key_use_for(Ref(hub_account), KEY_READ, sid="HubAccountDecrypts")),
             alias=Sub(f"alias/sagemaker-${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}-modelbuild"),
         )
+    )
+    skip_check(
+        key,
+        "CKV_AWS_33",
+        "the * principal is confined to the deployment OUs' execution roles (aws:PrincipalOrgID, "
+        "aws:PrincipalOrgPaths, aws:PrincipalArn); checkov does not read conditions, lint rule E9130 does",
     )
 
     # --- Artifacts: pipeline artifacts and model.tar.gz files; deployers and the hub read models.
@@ -139,11 +212,24 @@ def template() -> Template:
                     "ArtifactBucket", Ref(deployment_accounts), sid="DeploymentAccountsReadModels"
                 ),
             ),
+            when(
+                "HasDeploymentOUs",
+                crossaccount.only_roles(
+                    hub.for_ous(
+                        "DeploymentOUsReadModels",
+                        DEPLOYMENT_OUS,
+                        OBJECT_READ + BUCKET_READ,
+                        [GetAtt("ArtifactBucket", "Arn"), Sub("${Arn}/*", Arn=GetAtt("ArtifactBucket", "Arn"))],
+                    ),
+                    *readers,
+                ),
+            ),
             when("UsesHubRegistry", bucket_read_for_accounts("ArtifactBucket", Ref(hub_account), sid="HubReadsModels")),
         )
     )
 
-    # --- Registry: the project's model package group, readable by the deployment accounts.
+    # --- Registry: the project's model package group, deployable by the deployment accounts and OUs
+    # (creating a model from another account's version needs CreateModel on this side too).
     group_name = Sub(f"${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}")
     t.add_resource(
         registry.model_package_group(
@@ -152,11 +238,26 @@ def template() -> Template:
             "Models registered by this project's model-build pipeline.",
             tags,
             policy=If(
-                "HasDeploymentAccounts",
+                "HasDeployers",
                 policy_document(
-                    registry.group_access_for_accounts(
-                        group_name, Ref(deployment_accounts), registry.GROUP_READ, "DeploymentAccountsRead"
-                    )
+                    when(
+                        "HasDeploymentAccounts",
+                        registry.group_access_for_accounts(
+                            group_name, Ref(deployment_accounts), registry.GROUP_DEPLOY, "DeploymentAccountsDeploy"
+                        ),
+                    ),
+                    when(
+                        "HasDeploymentOUs",
+                        crossaccount.only_roles(
+                            hub.for_ous(
+                                "DeploymentOUsDeploy",
+                                DEPLOYMENT_OUS,
+                                registry.GROUP_DEPLOY,
+                                [registry.group_arn(group_name), registry.packages_arn(group_name)],
+                            ),
+                            *model_creators,
+                        ),
+                    ),
                 ),
                 Ref("AWS::NoValue"),
             ),

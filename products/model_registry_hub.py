@@ -241,8 +241,11 @@ def template() -> Template:
                         {
                             "Sid": "ReadModelPackages",
                             "Effect": "Allow",
-                            "Action": "sagemaker:DescribeModelPackage",
-                            "Resource": Sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package/*"),
+                            "Action": ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
+                            "Resource": [
+                                Sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package/*"),
+                                Sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package-group/*"),
+                            ],
                         },
                         {
                             # A list call names a group, not a version (see hub.LIST): which ARN IAM

@@ -8,14 +8,20 @@ approval the same template goes to the prod OU.
 
 The StackSets are deployed by CodeBuild with `CallAs=DELEGATED_ADMIN`, not by CodePipeline's
 StackSet actions, which only work in the management account (see `generator/blocks/stacksets.py`).
-Accounts in the two OUs (and OUs nested in them) may read the model artifacts and decrypt them:
-every cross-account grant is conditioned on `aws:PrincipalOrgPaths`.
+The endpoints' execution roles in the two OUs (and OUs nested in them) may read the artifacts and
+decrypt them: every cross-account grant is conditioned on `aws:PrincipalOrgPaths` and on the
+principal being one of the two execution roles (`aws:PrincipalArn`).
+
+The model package group is required: a model-build project's group (in this account: give
+model-build `DeploymentOrganizationalUnitIds`, so its group, bucket and key grant the two OUs) or a
+hub group's ARN (model-registry-hub: list the OUs in `WorkloadOrganizationalUnitIds`). A group made
+here would stay empty: model-build registers into its own group or the hub's, never another's.
 """
 
-from troposphere import Equals, GetAtt, If, Output, Ref, Sub, Template
+from troposphere import GetAtt, Output, Ref, Sub, Template
 
-from generator.blocks import cicd, crossaccount, keys, registry, stacksets
-from generator.blocks.policy import key_use_for, policy_document
+from generator.blocks import cicd, crossaccount, keys, stacksets
+from generator.blocks.policy import key_use_for
 from generator.blocks.project import (
     PIPELINE_ROLE,
     PROJECT_ID,
@@ -59,8 +65,9 @@ def template() -> Template:
         "(sagemaker-role-<suffix>)", DEFAULT_EXECUTION_ROLE))
     t.add_parameter(crossaccount.group_parameter(
         "SageMakerModelPackageGroupName",
-        "Model package group whose approved versions are deployed: a name, or the ARN of a group in a hub "
-        "account. Leave blank to create this project's group <project name>-<project id>.", optional=True))
+        "Model package group whose approved versions are deployed: the name of a model-build project's group "
+        "(<project name>-<project id>; that project's DeploymentOrganizationalUnitIds must list both OUs), or the "
+        "ARN of a model-registry-hub group (its WorkloadOrganizationalUnitIds must list both OUs)."))
     t.add_parameter(keys.key_arn_parameter(
         "KmsKeyArn", "KMS key for the artifacts; its key policy must let the OUs decrypt. Leave blank to create one."))
     t.add_parameter(stacksets.call_as_parameter())
@@ -71,7 +78,7 @@ def template() -> Template:
     pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
     mark_optional(t, "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName",
-                  "SageMakerModelPackageGroupName", "KmsKeyArn", "StackSetCallAs",
+                  "KmsKeyArn", "StackSetCallAs",
                   "CodeBuildRole", "CodePipelineRole", "EventsRole")
     parameter_groups(t, {
         "Project": [PROJECT_NAME, PROJECT_ID],
@@ -82,44 +89,43 @@ def template() -> Template:
         "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
     })
 
-    # --- Conditions: a key and a model package group are created unless given; a group given as
-    # the ARN of another account's (hub) group needs that account's events on this bus.
+    # --- Conditions: a key is created unless given; a group given as the ARN of another account's
+    # (hub) group needs that account's events on this bus.
     t.add_condition("CreatesKey", keys.creates_key("KmsKeyArn"))
-    t.add_condition("CreatesGroup", Equals(Ref("SageMakerModelPackageGroupName"), ""))
     t.add_condition("UsesHubGroup", crossaccount.uses_hub_group("SageMakerModelPackageGroupName"))
 
     tags = project_tags()
     roles = [role_arn(r.title) for r in (build_role, pipeline_role, events_role)]
     target_ous = crossaccount.ou_paths("OrganizationId", "OrganizationalUnitStagingId", "OrganizationalUnitProdId")
+    # In the OUs' accounts only the endpoints' execution roles read artifacts (model data).
+    execution_roles = ("${SageMakerExecutionRoleStagingName}", "${SageMakerExecutionRoleProdName}")
 
-    # --- Encryption: the artifact key, usable by the project's roles; the two OUs may decrypt.
+    # --- Encryption: the artifact key, usable by the project's roles; the OUs' execution roles decrypt.
     key, alias = t.add_resource(encryption_key(
         "ArtifactKey", "Encrypts the model-deploy artifacts and models of a SageMaker project.", tags,
         key_use_for(roles, sid="ProjectRolesUseKey"),
-        crossaccount.key_read_for_org_paths(target_ous, sid="TargetOUsDecrypt"),
+        crossaccount.only_roles(crossaccount.key_read_for_org_paths(target_ous, sid="TargetOUsDecrypt"),
+                                *execution_roles),
         alias=project_name("modeldeploy", prefix="alias/sagemaker-"),
     ))
     key.Condition = alias.Condition = "CreatesKey"
-    skip_check(key, "CKV_AWS_33", "the * principal is confined to the staging and prod OUs by aws:PrincipalOrgPaths "
-               "(checkov does not read conditions; lint rule E9130 does)")
+    skip_check(key, "CKV_AWS_33", "the * principal is confined to the execution roles of the staging and prod OUs "
+               "by aws:PrincipalOrgPaths and aws:PrincipalArn (checkov does not read conditions; lint rule E9130 does)")
     key_arn = keys.chosen_key("CreatesKey", key, "KmsKeyArn")
 
-    # --- Artifacts: pipeline artifacts and model files; accounts in the two OUs read them.
+    # --- Artifacts: pipeline artifacts and model files; the OUs' execution roles read them.
     bucket, _ = t.add_resource(encrypted_bucket(
         "ArtifactBucket", bucket_name(f"sagemaker-${{{PROJECT_ID}}}"), key, tags,
-        crossaccount.bucket_read_for_org_paths("ArtifactBucket", target_ous, sid="TargetOUsReadArtifacts"),
+        crossaccount.only_roles(
+            crossaccount.bucket_read_for_org_paths("ArtifactBucket", target_ous, sid="TargetOUsReadArtifacts"),
+            *execution_roles),
     ))
     keys.use_key_for_bucket(bucket, key_arn)
 
-    # --- Registry: this project's group (unless one is given), deployable by the two OUs.
-    own_group = Sub(f"${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}")
-    own_group_resource = t.add_resource(registry.model_package_group(
-        "ModelPackageGroup", own_group, "Models deployed by this project to the staging and prod OUs.", tags,
-        policy=policy_document(crossaccount.group_deploy_for_org_paths(own_group, target_ous, "TargetOUsDeploy")),
-    ))
-    own_group_resource.Condition = "CreatesGroup"
-    group = If("CreatesGroup", own_group, Ref("SageMakerModelPackageGroupName"))
-    group_name = If("CreatesGroup", own_group, crossaccount.group_name("SageMakerModelPackageGroupName"))
+    # --- Registry: the group is given (a model-build project's or a hub's); its own policy grants
+    # the OUs. Approval events of a hub group come from the hub account.
+    group = Ref("SageMakerModelPackageGroupName")
+    group_name = crossaccount.group_name("SageMakerModelPackageGroupName")
     t.add_resource(crossaccount.registry_events_from_owner(
         "HubRegistryEvents", Sub(f"sagemaker-${{{PROJECT_ID}}}-hub-registry"), "SageMakerModelPackageGroupName",
         "UsesHubGroup",

@@ -63,8 +63,8 @@ def template() -> Template:
         ConstraintDescription="KMS key ARNs",
     ))
     t.add_parameter(account_id_parameter(
-        "ModelRegistryAccountId", "Account of a hub model registry, when models come from one (default: the data "
-        "science account)."))
+        "ModelRegistryAccountId", "Account of a hub model registry, when models come from one too (the data "
+        "science account's registry is always allowed)."))
     t.add_parameter(Parameter(
         "CreateDeployerRole", Type="String", AllowedValues=["true", "false"], Default="true",
         Description="Create the deployer role for cross-account-endpoint pipelines (not needed for StackSets).",
@@ -82,9 +82,13 @@ def template() -> Template:
     tags = Tags({"smcat:product": PRODUCT_NAME})
     pipeline_role = crossaccount.role_in_account("DataScienceAccountId", "PipelineRoleName")
     buckets = If("HasBucketPattern", Ref("ArtifactBucketPattern"), Sub("sagemaker-*-${DataScienceAccountId}-*"))
-    registry = If("HasRegistryAccount", Ref("ModelRegistryAccountId"), Ref("DataScienceAccountId"))
+    # Model registries: the data science account's, and a hub's when ModelRegistryAccountId is given.
+    packages, groups = (
+        targetaccount.in_registry_accounts(kind, "DataScienceAccountId", "ModelRegistryAccountId", "HasRegistryAccount")
+        for kind in ("model-package", "model-package-group")
+    )
     reading = [*targetaccount.artifact_read(buckets), targetaccount.key_decrypt(Ref("ArtifactKeyArns")),
-               targetaccount.registry_read(registry)]
+               targetaccount.registry_read(packages, groups)]
 
     # --- The execution role: what the endpoints run as; the pipeline assumes it to test them.
     execution_role = t.add_resource(iam.Role(
@@ -115,6 +119,7 @@ def template() -> Template:
             *targetaccount.project_stacks("ProjectNamePrefix"),
             *targetaccount.pass_roles(GetAtt(execution_role, "Arn"), deployer_arn),
             *targetaccount.project_endpoints("ProjectNamePrefix"),
+            targetaccount.registry_models(packages),
             *targetaccount.endpoint_alarms_and_scaling("ProjectNamePrefix"),
             *reading,
         ))],

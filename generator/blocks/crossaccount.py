@@ -37,7 +37,6 @@ from troposphere import (
 )
 
 from generator.blocks.policy import BUCKET_READ, KEY_READ, OBJECT_READ, Statement, account_root
-from generator.blocks.registry import GROUP_READ, group_arn, packages_arn
 
 ORGANIZATION_ID_PATTERN = r"^o-[a-z0-9]{10,32}$"
 OU_ID_PATTERN = r"^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$"
@@ -47,8 +46,6 @@ GROUP_NAME_OR_ARN_PATTERN = (
     r"^([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
     r"|arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})$"
 )
-# What a target account needs from a model package group to deploy its versions (seed 002).
-GROUP_DEPLOY = [*GROUP_READ, "sagemaker:CreateModel"]
 MODEL_PACKAGE_EVENT = "SageMaker Model Package State Change"
 
 
@@ -133,6 +130,26 @@ def for_org_paths(sid: str, actions: list[str], resources: Any, paths: list[Any]
     }
 
 
+# Who in a target account acts on a project's resources: the role the endpoints run as (reads the
+# model data and decrypts it; target-account-bootstrap names it sagemaker-role-<suffix>), and,
+# for service-managed StackSets, the execution role StackSets creates in every account of the OU
+# (stacksets-exec-<hash>), which creates the SageMaker model from the model package.
+EXECUTION_ROLES = "sagemaker-role-*"
+STACK_SET_EXECUTION_ROLES = "stacksets-exec-*"
+
+
+def role_pattern(name: str) -> Sub:
+    """`arn:<partition>:iam::*:role/<name>` in any account; `name` may hold `${Parameter}`s and `*`."""
+    return Sub(f"arn:${{AWS::Partition}}:iam::*:role/{name}")
+
+
+def only_roles(statement: Statement, *names: str) -> Statement:
+    """`statement` further confined to principals that are roles named `names` (patterns, or
+    `${Parameter}` references): an `ArnLike aws:PrincipalArn` condition beside its others."""
+    return {**statement, "Condition": {**statement["Condition"],
+                                       "ArnLike": {"aws:PrincipalArn": [role_pattern(n) for n in names]}}}
+
+
 def bucket_read_for_org_paths(bucket: Any, paths: list[Any], sid: str = "ReadForOrgPaths") -> Statement:
     arn = GetAtt(bucket, "Arn")
     return for_org_paths(sid, OBJECT_READ + BUCKET_READ, [arn, Sub("${Bucket}/*", Bucket=arn)], paths)
@@ -140,11 +157,6 @@ def bucket_read_for_org_paths(bucket: Any, paths: list[Any], sid: str = "ReadFor
 
 def key_read_for_org_paths(paths: list[Any], sid: str = "DecryptForOrgPaths") -> Statement:
     return for_org_paths(sid, KEY_READ, "*", paths)
-
-
-def group_deploy_for_org_paths(group_name: Any, paths: list[Any], sid: str = "DeployForOrgPaths") -> Statement:
-    """Model package group policy: accounts under `paths` may describe and deploy its versions."""
-    return for_org_paths(sid, GROUP_DEPLOY, [group_arn(group_name), packages_arn(group_name)], paths)
 
 
 # --- Accounts and roles elsewhere ---------------------------------------------------------------

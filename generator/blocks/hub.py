@@ -35,6 +35,7 @@ from typing import Any
 from troposphere import Equals, If, Join, Not, Or, Parameter, Ref, Split, Sub
 
 from generator.blocks.policy import Statement
+from generator.blocks.registry import GROUP_DEPLOY
 
 HUB_NAME = "HubName"
 HUB_NAME_DEFAULT = "model-hub"
@@ -64,13 +65,8 @@ DATA_SCIENCE_VERSIONS = ["sagemaker:DescribeModelPackage", LIST, "sagemaker:Crea
 # version back to Pending) or replace the inference specification of an approved version.
 DATA_SCIENCE_REGISTER = ["sagemaker:CreateModelPackage"]
 PENDING = "PendingManualApproval"
-# What an account that deploys the hub's versions needs (as generator.blocks.crossaccount.GROUP_DEPLOY).
-DEPLOY = [
-    "sagemaker:DescribeModelPackageGroup",
-    "sagemaker:DescribeModelPackage",
-    "sagemaker:ListModelPackages",
-    "sagemaker:CreateModel",
-]
+# What an account that deploys the hub's versions needs: the same list as every group policy.
+DEPLOY = GROUP_DEPLOY
 # What the hub's sync role reads in a spoke's registry (seed 004, pull pattern).
 SYNC_GROUP = ["sagemaker:DescribeModelPackageGroup", LIST]
 SYNC_VERSIONS = ["sagemaker:DescribeModelPackage", LIST]

@@ -12,6 +12,11 @@ GROUP_READ = [
     "sagemaker:DescribeModelPackage",
     "sagemaker:ListModelPackages",
 ]
+# What an account that deploys the group's versions needs: creating a model from a version of
+# another account's group is authorized against the version (model-package/<group>/<n>) too, so
+# the group's policy must allow CreateModel besides the reads (seed 002; the one list every
+# group policy here uses).
+GROUP_DEPLOY = [*GROUP_READ, "sagemaker:CreateModel"]
 GROUP_WRITE = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
 
 

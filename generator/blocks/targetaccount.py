@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Sub
+from troposphere import If, Ref, Sub
 
 from generator.blocks.policy import BUCKET_READ, OBJECT_READ, Statement
 
@@ -55,16 +55,33 @@ def key_decrypt(key_arns: Any) -> Statement:
     return {"Sid": "DecryptArtifacts", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arns}
 
 
-def registry_read(registry_account: Any) -> Statement:
-    """Describe model packages of the registry account (its group policy must allow this account)."""
+def in_registry_accounts(kind: str, account: str, hub_account: str, hub_condition: str) -> list[Any]:
+    """`arn:...:sagemaker:*:<account>:<kind>/*` of the model registry accounts: the data science
+    account (parameter `account`) and, when `hub_condition` holds, a hub's (`hub_account`)."""
+    def arn(parameter: str) -> Sub:
+        return Sub(f"arn:${{AWS::Partition}}:sagemaker:*:${{{parameter}}}:{kind}/*")
+
+    return [arn(account), If(hub_condition, arn(hub_account), Ref("AWS::NoValue"))]
+
+
+def registry_read(packages: list[Any], groups: list[Any]) -> Statement:
+    """Describe model packages of the registry accounts (their group policies must allow this account)."""
     return {
         "Sid": "DescribeRegistryModelPackages",
         "Effect": "Allow",
         "Action": ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
-        "Resource": [
-            Sub("arn:${AWS::Partition}:sagemaker:*:${Account}:model-package/*", Account=registry_account),
-            Sub("arn:${AWS::Partition}:sagemaker:*:${Account}:model-package-group/*", Account=registry_account),
-        ],
+        "Resource": [*packages, *groups],
+    }
+
+
+def registry_models(packages: list[Any]) -> Statement:
+    """CreateModel with a ModelPackageName is authorized against the model package too, in the
+    registry's account (whose group policy must allow it as well: registry.GROUP_DEPLOY)."""
+    return {
+        "Sid": "CreateModelsFromRegistryPackages",
+        "Effect": "Allow",
+        "Action": ["sagemaker:CreateModel", "sagemaker:DescribeModelPackage"],
+        "Resource": packages,
     }
 
 

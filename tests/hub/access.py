@@ -99,7 +99,8 @@ class Grants:
                     for arn in (f"arn:{PARTITION}:s3:::{bucket}", f"arn:{PARTITION}:s3:::{bucket}/*"):
                         self._resource(arn, account, Statement(logical_id, statement))
             elif kind == "AWS::KMS::Key":
-                arn = f"arn:{PARTITION}:kms:{REGION}:{account}:key/" + _key_id(account, logical_id)
+                key = resource.get("PhysicalId") or _key_id(account, logical_id)
+                arn = f"arn:{PARTITION}:kms:{REGION}:{account}:key/{key}"
                 for statement in props["KeyPolicy"]["Statement"]:
                     self._resource(arn, account, Statement(logical_id, statement), kms=True)
             elif kind == "AWS::SageMaker::ModelPackageGroup" and "ModelPackageGroupPolicy" in props:
@@ -154,7 +155,9 @@ class Grants:
         if cross_account or is_kms:
             if resource_side != "Allow":
                 problems.append(f"no resource policy statement allows {need.describe()}")
-            if identity_side not in (None, "Allow"):
+            # A known identity policy must allow it too (an unknown one, of a role no template
+            # here makes, is assumed to).
+            if identity is not None and identity_side != "Allow":
                 problems.append(f"the identity policy of {need.principal.arn} does not allow {need.describe()}")
         elif "Allow" not in (resource_side, identity_side):
             problems.append(f"nothing allows {need.describe()}")

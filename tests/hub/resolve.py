@@ -3,8 +3,10 @@
 `resolve(template, account, parameters)` evaluates the conditions, drops the resources (and
 list items) they leave out, and replaces every intrinsic function by its value. Resources get the
 physical ids and attributes CloudFormation would give them; where AWS picks the value (a KMS key
-id), a stable stand-in derived from the logical id is used, so two templates resolved for the
-same accounts refer to each other's resources by the same strings.
+id), a stable stand-in derived from the logical id (and `stack`, which tells apart two templates
+launched in one account that both have a key `ArtifactKey`) is used, so two templates resolved
+for the same accounts refer to each other's resources by the same strings. A resolved resource
+carries that id as `PhysicalId`.
 """
 
 from __future__ import annotations
@@ -26,15 +28,16 @@ NO_VALUE = _NoValue()
 _SUB = re.compile(r"\$\{([^}]*)\}")
 
 
-def key_id(account: str, logical_id: str) -> str:
+def key_id(account: str, logical_id: str, stack: str = "") -> str:
     """The stand-in for the id AWS gives a key: the same in every template that resolves it."""
-    return f"{account}-{logical_id}".lower()
+    return f"{account}-{stack}{'-' if stack else ''}{logical_id}".lower()
 
 
 class Resolver:
-    def __init__(self, template: dict[str, Any], account: str, parameters: dict[str, Any]):
+    def __init__(self, template: dict[str, Any], account: str, parameters: dict[str, Any], stack: str = ""):
         self.template = template
         self.account = account
+        self.stack = stack
         self.resources = template.get("Resources", {})
         self.parameters: dict[str, Any] = {}
         for name, spec in template.get("Parameters", {}).items():
@@ -156,7 +159,7 @@ class Resolver:
         if kind in by_name and by_name[kind] in self.props(logical_id):
             return self.name(logical_id, by_name[kind])
         if kind == "AWS::KMS::Key":
-            return key_id(self.account, logical_id)
+            return key_id(self.account, logical_id, self.stack)
         if kind == "AWS::SageMaker::ModelPackageGroup":  # Ref gives the ARN
             return self.arn("sagemaker", f"model-package-group/{self.name(logical_id, 'ModelPackageGroupName')}")
         if kind == "AWS::SQS::Queue":
@@ -199,6 +202,8 @@ class Resolver:
                 continue
             resolved = copy.deepcopy(resource)
             resolved["Properties"] = self.value(resource.get("Properties", {}))
+            if resolved["Type"] == "AWS::KMS::Key":
+                resolved["PhysicalId"] = self.physical_id(logical_id)
             out["Resources"][logical_id] = resolved
         for name, output in self.template.get("Outputs", {}).items():
             if "Condition" in output and not self.condition(output["Condition"]):
@@ -215,5 +220,5 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def resolve(template: dict[str, Any], account: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    return Resolver(template, account, parameters).resolve()
+def resolve(template: dict[str, Any], account: str, parameters: dict[str, Any], stack: str = "") -> dict[str, Any]:
+    return Resolver(template, account, parameters, stack).resolve()

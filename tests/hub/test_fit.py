@@ -27,6 +27,7 @@ HUB_NAME = "model-hub"
 USE_ROLE = "service-role/AmazonSageMakerServiceCatalogProductsUseRole"
 HUB_GROUP_ARN = f"arn:aws:sagemaker:{REGION}:{HUB}:model-package-group/{GROUP}"
 PROJECT = {"SageMakerProjectName": "churn", "SageMakerProjectId": "p-abcdef123456", "SeedCodeBucket": "seed-bucket"}
+OU_PROJECT = {**PROJECT, "SageMakerProjectName": "fraud", "SageMakerProjectId": "p-0u0u0u0u0u0u"}
 # The context of the PutEvents a rule makes when it forwards a SageMaker model package event.
 EVENT_CONTEXT = {"events:source": "aws.sagemaker", "events:detail-type": "SageMaker Model Package State Change"}
 
@@ -73,6 +74,7 @@ class World:
     multi: dict
     staging: dict  # target-account-bootstrap in the staging account
     prod: dict
+    build_ous: dict  # a second model-build project, deployable by the staging and prod OUs
 
     def grants(self) -> Grants:
         grants = Grants()
@@ -84,6 +86,7 @@ class World:
             (self.multi, DATA_SCIENCE),
             (self.staging, STAGING),
             (self.prod, PROD),
+            (self.build_ous, DATA_SCIENCE),
         ):
             grants.add_template(resolved, account)
         return grants
@@ -123,6 +126,7 @@ def build_world() -> World:
             "HubModelPackageGroupName": GROUP,
             "DeploymentAccountIds": [STAGING, PROD],
         },
+        stack="build",
     )
     key_arns.append(build["Outputs"]["ArtifactKeyArn"])
     bootstrap = {
@@ -139,12 +143,14 @@ def build_world() -> World:
             templates["registry-spoke"],
             DATA_SCIENCE,
             {"HubAccountId": HUB, "HubName": HUB_NAME, "ModelPackageGroupName1": GROUP},
+            stack="spoke",
         ),
         build=build,
         endpoint=resolve(
             templates["cross-account-endpoint"],
             DATA_SCIENCE,
             {**deploy, "PreProdAccount": STAGING, "ProdAccount": PROD},
+            stack="endpoint",
         ),
         multi=resolve(
             templates["multi-account-deploy"],
@@ -155,9 +161,21 @@ def build_world() -> World:
                 "OrganizationalUnitStagingId": OU_STAGING,
                 "OrganizationalUnitProdId": OU_PROD,
             },
+            stack="multi",
         ),
         staging=resolve(templates["target-account-bootstrap"], STAGING, bootstrap),
         prod=resolve(templates["target-account-bootstrap"], PROD, bootstrap),
+        build_ous=resolve(
+            templates["model-build"],
+            DATA_SCIENCE,
+            {
+                **OU_PROJECT,
+                "SeedCodeModelbuildKey": "modelbuild.zip",
+                "OrganizationId": ORGANIZATION,
+                "DeploymentOrganizationalUnitIds": [OU_STAGING, OU_PROD],
+            },
+            stack="build-ous",
+        ),
     )
 
 
@@ -179,6 +197,10 @@ STAGING_ENDPOINT = role(STAGING, "sagemaker-role-mlops", ORGANIZATION, org_paths
 PROD_ENDPOINT = role(PROD, "sagemaker-role-mlops", ORGANIZATION, org_paths(OU_PROD))
 # An account added to the staging OU later, named nowhere: the OU grants reach it.
 NEW_STAGING = in_org("arn:aws:iam::555555555555:role/sagemaker-role-mlops", OU_STAGING)
+# What a service-managed StackSet runs as there (it creates the model), and any other role there.
+NEW_STAGING_STACK_SETS = in_org("arn:aws:iam::555555555555:role/stacksets-exec-0123456789abcdef", OU_STAGING)
+NEW_STAGING_OTHER = in_org("arn:aws:iam::555555555555:role/Admin", OU_STAGING)
+STAGING_DEPLOYER = role(STAGING, "sagemaker-mlops-deployer", ORGANIZATION, org_paths(OU_STAGING))
 
 SPOKE_VERSION = f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package/{GROUP}/3"
 HUB_VERSION = f"arn:aws:sagemaker:{REGION}:{HUB}:model-package/{GROUP}/1"
@@ -206,6 +228,20 @@ def versions_of(group_arn: str, version: int = 1) -> str:
 
 def spoke_output(w: World, name: str) -> str:
     return w.spoke["Outputs"][name]
+
+
+def build_version(resolved: dict) -> str:
+    """Version 1 of a model-build project's own group."""
+    group = resolved["Outputs"]["ModelPackageGroupName"]
+    return f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package/{group}/1"
+
+
+def multi_object(w: World) -> str:
+    return f"arn:aws:s3:::{w.multi['Outputs']['ArtifactBucketName']}/churn/model.tar.gz"
+
+
+def ous_object(w: World) -> str:
+    return f"arn:aws:s3:::{w.build_ous['Outputs']['ArtifactBucketName']}/fraud/train/model.tar.gz"
 
 
 def hub_key(w: World) -> str:
@@ -304,16 +340,34 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(DS_PIPELINE, "sagemaker:DescribeModelPackage", HUB_VERSION, "deploy build"),
         need(DS_PIPELINE, "sagemaker:DescribeModelPackageGroup", HUB_GROUP_ARN, "deploy build"),
     ],
+    # Seed 002: a target account creates a model from a version of another account's group: the
+    # caller (the deployer, or a StackSet's execution role) needs CreateModel on both sides.
+    "named target accounts create models from model-build's versions": lambda w: [
+        need(STAGING_DEPLOYER, action, build_version(w.build), "deploy")
+        for action in ("sagemaker:CreateModel", "sagemaker:DescribeModelPackage")
+    ],
+    "the OUs' StackSets and endpoints deploy model-build's versions": lambda w: [
+        need(NEW_STAGING_STACK_SETS, "sagemaker:CreateModel", build_version(w.build_ous), "stack set"),
+        need(NEW_STAGING_STACK_SETS, "sagemaker:DescribeModelPackage", build_version(w.build_ous), "stack set"),
+        need(NEW_STAGING, "sagemaker:DescribeModelPackage", build_version(w.build_ous), "endpoint"),
+        need(NEW_STAGING, "s3:GetObject", ous_object(w), "endpoint"),
+        need(NEW_STAGING, "kms:Decrypt", w.build_ous["Outputs"]["ArtifactKeyArn"], "endpoint", **VIA_S3),
+        need(PROD_ENDPOINT, "s3:GetObject", ous_object(w), "endpoint"),
+    ],
+    "the deployer creates models from hub versions": lambda w: [
+        need(STAGING_DEPLOYER, "sagemaker:CreateModel", HUB_VERSION, "deploy"),
+    ],
     "target accounts deploy hub versions and read pulled artifacts": lambda w: [
         need(p, a, r, "endpoint", **ctx)
         for p in (STAGING_ENDPOINT, PROD_ENDPOINT, NEW_STAGING)
         for a, r, ctx in (
             ("sagemaker:DescribeModelPackage", HUB_VERSION, {}),
-            ("sagemaker:CreateModel", HUB_VERSION, {}),
             ("s3:GetObject", PULLED, {}),
             ("kms:Decrypt", hub_key(w), VIA_S3),
         )
-    ],
+    ]
+    # Who creates the model: the deployer (cross-account-endpoint) or a StackSet's execution role.
+    + [need(p, "sagemaker:CreateModel", HUB_VERSION, "deploy") for p in (STAGING_DEPLOYER, NEW_STAGING_STACK_SETS)],
 }
 
 # What must stay refused, whatever else changes.
@@ -364,6 +418,21 @@ REFUSED: dict[str, Callable[[World], list[Need]]] = {
             PULLED,
             "other OU",
         ),
+    ],
+    "other roles of the OUs' accounts use model-build's versions and artifacts": lambda w: [
+        need(NEW_STAGING_OTHER, "sagemaker:CreateModel", build_version(w.build_ous), "not a deploying role"),
+        need(NEW_STAGING_OTHER, "s3:GetObject", ous_object(w), "not an execution role"),
+        need(NEW_STAGING_OTHER, "kms:Decrypt", w.build_ous["Outputs"]["ArtifactKeyArn"], "not an execution role",
+             **VIA_S3),
+        # The StackSet role creates models; reading model data is the execution role's job.
+        need(NEW_STAGING_STACK_SETS, "s3:GetObject", ous_object(w), "not an execution role"),
+        # An account outside the two OUs.
+        need(in_org("arn:aws:iam::999999999999:role/sagemaker-role-mlops", "ou-ab12-99999999"),
+             "sagemaker:CreateModel", build_version(w.build_ous), "other OU"),
+    ],
+    "other roles of the OUs' accounts read the deploy project's artifacts": lambda w: [
+        need(NEW_STAGING_OTHER, "s3:GetObject", multi_object(w), "not an execution role"),
+        need(NEW_STAGING_STACK_SETS, "s3:GetObject", multi_object(w), "not an execution role"),
     ],
     "other hub roles read the spoke": lambda w: [
         need(PUSH, "sagemaker:DescribeModelPackage", SPOKE_VERSION, "not the sync role"),
@@ -452,6 +521,37 @@ def test_what_must_stay_refused_is_refused(world, name):
             "kms:Decrypt",
         ),
         ("the sync role writes the hub", "RegisterPendingVersions", "SyncRole", "sagemaker:CreateModelPackage"),
+        (
+            "named target accounts create models from model-build's versions",
+            "DeploymentAccountsDeploy",
+            "ModelPackageGroup",
+            "sagemaker:CreateModel",
+        ),
+        (
+            "named target accounts create models from model-build's versions",
+            "CreateModelsFromRegistryPackages",
+            "DeployerRole",
+            "sagemaker:CreateModel",
+        ),
+        ("the deployer creates models from hub versions", "CreateModelsFromRegistryPackages", "DeployerRole", ""),
+        (
+            "the OUs' StackSets and endpoints deploy model-build's versions",
+            "DeploymentOUsDeploy",
+            "ModelPackageGroup",
+            "sagemaker:CreateModel",
+        ),
+        (
+            "the OUs' StackSets and endpoints deploy model-build's versions",
+            "DeploymentOUsReadModels",
+            "ArtifactBucket",
+            "s3:GetObject",
+        ),
+        (
+            "the OUs' StackSets and endpoints deploy model-build's versions",
+            "DeploymentOUsDecrypt",
+            "ArtifactKey",
+            "kms:Decrypt",
+        ),
     ],
 )
 def test_removing_one_grant_is_reported(world, need_name, sid, where, missing):
@@ -582,7 +682,7 @@ def _event(account: str, version_arn: str, status: str) -> dict:
             {"WorkloadOUsDecrypt"},
         ),
         (
-            lambda w: need(STAGING_ENDPOINT, "sagemaker:CreateModel", HUB_VERSION, "endpoint"),
+            lambda w: need(STAGING_DEPLOYER, "sagemaker:CreateModel", HUB_VERSION, "deploy"),
             {"WorkloadAccountsDeploy", "WorkloadOUsDeploy"},
         ),
         (

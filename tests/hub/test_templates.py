@@ -394,7 +394,7 @@ def test_sync_role_statement_by_statement(hub_template):
     assert {sid: (s["Action"], s.get("Condition")) for sid, (_, s) in policy.items()} == {
         "WriteLogs": (["logs:CreateLogStream", "logs:PutLogEvents"], None),
         "KeepFailedEvents": ("sqs:SendMessage", None),
-        "ReadModelPackages": ("sagemaker:DescribeModelPackage", None),
+        "ReadModelPackages": (["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"], None),
         "ListModelPackages": ("sagemaker:ListModelPackages", None),
         "ReadSpokeArtifactsInOrganization": (
             OBJECT_READ,
@@ -412,9 +412,10 @@ def test_sync_role_statement_by_statement(hub_template):
         ),
     }
     assert policy["WritePulledArtifacts"][1]["Resource"] == under("pull/*")
-    assert policy["ReadModelPackages"][1]["Resource"] == sub(
-        "arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package/*"
-    )
+    assert policy["ReadModelPackages"][1]["Resource"] == [
+        sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package/*"),
+        sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package-group/*"),
+    ]
     # A list call names a group: "*" whichever ARN IAM evaluates (read-only).
     assert policy["ListModelPackages"][1]["Resource"] == "*"
     resources = policy["RegisterPendingVersions"][1]["Resource"]

@@ -66,21 +66,35 @@ def test_parameters_studio_fills_in_and_the_ones_the_user_gives(template):
     assert params["StackSetCallAs"]["Default"] == "DELEGATED_ADMIN"
 
 
-def test_model_package_group_is_optional_and_takes_a_name_or_a_hub_arn(template):
+def test_model_package_group_is_required_and_takes_a_name_or_a_hub_arn(template):
+    """A group made here would stay empty (model-build registers into its own group or a hub's):
+    the user names a model-build project's group or a hub group, whose policy grants the OUs."""
     param = template["Parameters"]["SageMakerModelPackageGroupName"]
-    assert param["Default"] == ""
-    for good in ("", "churn-models", HUB_GROUP):
+    assert "Default" not in param
+    for good in ("churn-models", HUB_GROUP):
         assert re.fullmatch(param["AllowedPattern"], good), good
-    for bad in (f"{HUB_GROUP}/3", "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-models/3", "a_b"):
+    for bad in ("", f"{HUB_GROUP}/3", "arn:aws:sagemaker:eu-west-1:111122223333:model-package/churn-models/3", "a_b"):
         assert not re.fullmatch(param["AllowedPattern"], bad), bad
+    assert "DeploymentOrganizationalUnitIds" in param["Description"]  # model-build's OU grants
+    assert "WorkloadOrganizationalUnitIds" in param["Description"]  # the hub's
     optional = template["Metadata"]["SagemakerTemplateParameterRules"]
-    for name in ("SageMakerModelPackageGroupName", "KmsKeyArn", "StackSetCallAs",
-                 "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName"):
+    assert "SageMakerModelPackageGroupName" not in optional
+    for name in ("KmsKeyArn", "StackSetCallAs", "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName"):
         assert optional[name] == {"Optional": True}
         assert "Default" in template["Parameters"][name]
+    assert not of_type_or_none(template, "AWS::SageMaker::ModelPackageGroup")
+    assert "CreatesGroup" not in template["Conditions"]
 
 
 # --- Encryption and sharing with the OUs -----------------------------------------------------
+
+
+EXECUTION_ROLES = [{"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${SageMakerExecutionRoleStagingName}"},
+                   {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${SageMakerExecutionRoleProdName}"}]
+
+
+def of_type_or_none(template, kind):
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
 def test_key_is_created_unless_given_and_the_ous_may_only_decrypt(template):
@@ -91,7 +105,8 @@ def test_key_is_created_unless_given_and_the_ous_may_only_decrypt(template):
     policy = statements(key["Properties"]["KeyPolicy"])
     ous = policy["TargetOUsDecrypt"]
     assert ous["Principal"] == {"AWS": "*"}
-    assert ous["Condition"] == org_paths_condition(*OUS)
+    # Only the endpoints' execution roles of the OUs' accounts (they read the model data).
+    assert ous["Condition"] == {**org_paths_condition(*OUS), "ArnLike": {"aws:PrincipalArn": EXECUTION_ROLES}}
     assert ous["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     roles = policy["ProjectRolesUseKey"]["Principal"]["AWS"]
     assert [r["Fn::Sub"].rsplit("/", 1)[-1] for r in roles] == ["${CodeBuildRole}", "${CodePipelineRole}",
@@ -112,7 +127,8 @@ def test_bucket_is_readable_by_the_two_ous_only(template):
     found = statements(policy)
     assert set(found) == {"DenyInsecureTransport", "TargetOUsReadArtifacts"}
     read = found["TargetOUsReadArtifacts"]
-    assert read["Principal"] == {"AWS": "*"} and read["Condition"] == org_paths_condition(*OUS)
+    assert read["Principal"] == {"AWS": "*"}
+    assert read["Condition"] == {**org_paths_condition(*OUS), "ArnLike": {"aws:PrincipalArn": EXECUTION_ROLES}}
     assert read["Action"] == ["s3:GetObject", "s3:GetObjectVersion", "s3:GetBucketLocation", "s3:ListBucket"]
 
 
@@ -125,18 +141,6 @@ def test_org_path_patterns_cover_the_ou_and_its_children_only():
     assert not pattern.fullmatch("o-otherorgxx/r-ab12/ou-ab12-stagingx/")
 
 
-def test_created_model_package_group_is_deployable_by_the_ous(template):
-    group = template["Resources"]["ModelPackageGroup"]
-    assert group["Condition"] == "CreatesGroup"
-    assert template["Conditions"]["CreatesGroup"] == {"Fn::Equals": [{"Ref": "SageMakerModelPackageGroupName"}, ""]}
-    props = group["Properties"]
-    assert props["ModelPackageGroupName"] == {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}
-    deploy = statements(props["ModelPackageGroupPolicy"])["TargetOUsDeploy"]
-    assert deploy["Principal"] == {"AWS": "*"} and deploy["Condition"] == org_paths_condition(*OUS)
-    assert "sagemaker:DescribeModelPackage" in deploy["Action"]
-    assert not [a for a in deploy["Action"] if a.startswith(("sagemaker:Update", "sagemaker:Delete"))]
-
-
 def test_no_grant_to_any_principal_is_unconditioned(template):
     assert_no_open_principals(template)
     assert any(s.get("Principal") == {"AWS": "*"} for _, _, s in all_statements(template))
@@ -146,7 +150,6 @@ def test_no_grant_to_any_principal_is_unconditioned(template):
 
 
 @pytest.mark.parametrize(("group", "name", "hub"), [
-    ("", None, False),
     ("churn-models", "churn-models", False),
     (HUB_GROUP, "churn-models", True),
     ("arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/own", "own", False),  # this account's ARN
@@ -163,9 +166,8 @@ def test_a_hub_groups_account_may_send_its_model_events_here(template, group, na
     if hub:
         assert resolve(statement["Principal"]["AWS"], template, params).endswith(":iam::111122223333:root")
     rule = template["Resources"]["ModelApprovalTrigger"]["Properties"]["EventPattern"]
-    if name is not None:
-        # The pattern matches the event's detail.ModelPackageGroupName: the name, never the ARN.
-        assert resolve(rule["detail"]["ModelPackageGroupName"][0]["Fn::If"][2], template, params) == name
+    # The pattern matches the event's detail.ModelPackageGroupName: the name, never the ARN.
+    assert resolve(rule["detail"]["ModelPackageGroupName"][0], template, params) == name
 
 
 # --- Source, build, deploy, test -------------------------------------------------------------
@@ -181,9 +183,7 @@ def test_build_project_passes_what_build_py_reads(projects):
     build = projects["ModelDeployBuildProject"]
     assert build["Properties"]["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": "buildspec.yml"}
     env = environment(build)
-    assert env["MODEL_PACKAGE_GROUP_NAME"] == {"Fn::If": [
-        "CreatesGroup", {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"},
-        {"Ref": "SageMakerModelPackageGroupName"}]}
+    assert env["MODEL_PACKAGE_GROUP_NAME"] == {"Ref": "SageMakerModelPackageGroupName"}  # name or ARN
     assert env["MODEL_EXECUTION_ROLE_NAME_STAGING"] == {"Ref": "SageMakerExecutionRoleStagingName"}
     assert env["MODEL_EXECUTION_ROLE_NAME_PROD"] == {"Ref": "SageMakerExecutionRoleProdName"}
     assert env["SAGEMAKER_PROJECT_NAME"] == {"Ref": "SageMakerProjectName"}
@@ -296,7 +296,7 @@ def test_approvals_and_rejections_of_the_group_start_the_pipeline(template):
     assert rule["EventPattern"]["source"] == ["aws.sagemaker"]
     assert rule["EventPattern"]["detail-type"] == ["SageMaker Model Package State Change"]
     assert rule["EventPattern"]["detail"]["ModelApprovalStatus"] == ["Approved", "Rejected"]
-    assert group[0]["Fn::If"][:2] == ["CreatesGroup", {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}]
+    assert json.dumps(group[0]).count("SageMakerModelPackageGroupName") == 2  # the name, read from a name or ARN
     assert rule["Targets"][0]["Arn"]["Fn::Sub"][1] == {"Pipeline": {"Ref": "ModelDeployPipeline"}}
     assert rule["State"] == "ENABLED"
 

@@ -154,6 +154,32 @@ def test_deployer_manages_project_endpoints_by_name_and_models_by_project_tag(ro
     assert unconditioned_writes == []
 
 
+def registry_arns(kind):
+    """The data science account's registry, and a hub's when ModelRegistryAccountId is given."""
+    return [
+        {"Fn::Sub": f"arn:${{AWS::Partition}}:sagemaker:*:${{DataScienceAccountId}}:{kind}/*"},
+        {"Fn::If": ["HasRegistryAccount",
+                    {"Fn::Sub": f"arn:${{AWS::Partition}}:sagemaker:*:${{ModelRegistryAccountId}}:{kind}/*"},
+                    {"Ref": "AWS::NoValue"}]},
+    ]
+
+
+def test_deployer_creates_models_from_the_registry_accounts_packages(roles):
+    """CreateModel with a ModelPackageName of another account is authorized against that model
+    package too: the deployer needs it there (and the group's policy on the other side)."""
+    found = policy(roles["DeployerRole"])
+    assert found["CreateModelsFromRegistryPackages"] == {
+        "Sid": "CreateModelsFromRegistryPackages",
+        "Effect": "Allow",
+        "Action": ["sagemaker:CreateModel", "sagemaker:DescribeModelPackage"],
+        "Resource": registry_arns("model-package"),
+    }
+    for role in ("DeployerRole", "SageMakerExecutionRole"):
+        read = policy(roles[role])["DescribeRegistryModelPackages"]
+        assert read["Resource"] == registry_arns("model-package") + registry_arns("model-package-group")
+        assert read["Action"] == ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"]
+
+
 def test_no_wildcard_actions_and_no_writes_on_every_resource(template):
     for logical_id, _where, statement in all_statements(template):
         assert statement["Effect"] == "Allow"
