@@ -213,9 +213,13 @@ def project_endpoints(prefix: str) -> list[Statement]:
         {
             "Sid": "ProjectEndpoints",
             "Effect": "Allow",
+            # UpdateEndpointWeightsAndCapacities (with DescribeEndpoint and DescribeEndpointConfig):
+            # registering the variant as a scalable target checks the caller may scale it
+            # (SageMaker's auto scaling prerequisites).
             "Action": [
                 "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint",
-                "sagemaker:DescribeEndpoint", "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags",
+                "sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities",
+                "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags",
             ],
             "Resource": endpoint,
         },
@@ -270,7 +274,7 @@ def endpoint_alarms_and_scaling(prefix: str) -> list[Statement]:
             "Action": [
                 "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
                 "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
-                "application-autoscaling:DescribeScheduledActions",
+                "application-autoscaling:DescribeScalingActivities", "application-autoscaling:DescribeScheduledActions",
             ],
             "Resource": "*",
         },

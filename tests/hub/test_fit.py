@@ -200,6 +200,7 @@ NEW_STAGING = in_org("arn:aws:iam::555555555555:role/sagemaker-role-mlops", OU_S
 # What a service-managed StackSet runs as there (it creates the model), and any other role there.
 NEW_STAGING_STACK_SETS = in_org("arn:aws:iam::555555555555:role/stacksets-exec-0123456789abcdef", OU_STAGING)
 NEW_STAGING_OTHER = in_org("arn:aws:iam::555555555555:role/Admin", OU_STAGING)
+STAGING_ENDPOINT_ARN = f"arn:aws:sagemaker:{REGION}:{STAGING}:endpoint/churn-p-abcdef123456-staging"
 STAGING_DEPLOYER = role(STAGING, "sagemaker-mlops-deployer", ORGANIZATION, org_paths(OU_STAGING))
 
 SPOKE_VERSION = f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package/{GROUP}/3"
@@ -353,6 +354,18 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(NEW_STAGING, "s3:GetObject", ous_object(w), "endpoint"),
         need(NEW_STAGING, "kms:Decrypt", w.build_ous["Outputs"]["ArtifactKeyArn"], "endpoint", **VIA_S3),
         need(PROD_ENDPOINT, "s3:GetObject", ous_object(w), "endpoint"),
+    ],
+    # SageMaker's auto scaling prerequisites, for the endpoint stack's ScalableTarget.
+    "the deployer registers the endpoint with auto scaling": lambda w: [
+        need(STAGING_DEPLOYER, a, STAGING_ENDPOINT_ARN, "scale")
+        for a in ("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities")
+    ] + [
+        need(STAGING_DEPLOYER, "application-autoscaling:RegisterScalableTarget",
+             f"arn:aws:application-autoscaling:{REGION}:{STAGING}:scalable-target/056abcdef", "scale"),
+        need(STAGING_DEPLOYER, "iam:CreateServiceLinkedRole",
+             f"arn:aws:iam::{STAGING}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+             "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint", "scale",
+             **{"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}),
     ],
     "the deployer creates models from hub versions": lambda w: [
         need(STAGING_DEPLOYER, "sagemaker:CreateModel", HUB_VERSION, "deploy"),
@@ -534,6 +547,12 @@ def test_what_must_stay_refused_is_refused(world, name):
             "sagemaker:CreateModel",
         ),
         ("the deployer creates models from hub versions", "CreateModelsFromRegistryPackages", "DeployerRole", ""),
+        (
+            "the deployer registers the endpoint with auto scaling",
+            "ProjectEndpoints",
+            "DeployerRole",
+            "sagemaker:UpdateEndpointWeightsAndCapacities",
+        ),
         (
             "the OUs' StackSets and endpoints deploy model-build's versions",
             "DeploymentOUsDeploy",

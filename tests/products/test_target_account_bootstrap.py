@@ -21,6 +21,7 @@ STAR_ALLOWED = {
     "cloudformation:GetTemplateSummary",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScalingActivities",
     "application-autoscaling:DescribeScheduledActions",
 }
 
@@ -152,6 +153,38 @@ def test_deployer_manages_project_endpoints_by_name_and_models_by_project_tag(ro
     unconditioned_writes = [a for s in found.values() if s["Resource"] == generated and "Condition" not in s
                             for a in as_list(s["Action"]) if not a.startswith(("sagemaker:Describe", "sagemaker:List"))]
     assert unconditioned_writes == []
+
+
+def test_deployer_can_register_the_endpoints_with_auto_scaling(roles):
+    """SageMaker's auto scaling prerequisites: the caller registering a variant may describe the
+    endpoint and its config and update its weights and capacities; Application Auto Scaling's
+    actions; and creating its service-linked role for SageMaker endpoints, and no other."""
+    found = policy(roles["DeployerRole"])
+    endpoints = {"Fn::Sub": "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:endpoint/${ProjectNamePrefix}*"}
+    assert found["ProjectEndpoints"]["Resource"] == endpoints
+    assert {"sagemaker:UpdateEndpointWeightsAndCapacities", "sagemaker:DescribeEndpoint"} <= set(
+        found["ProjectEndpoints"]["Action"])
+    assert "sagemaker:DescribeEndpointConfig" in found["ReadModelsAndConfigs"]["Action"]
+    assert {"arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:endpoint-config/*"} == {
+        r["Fn::Sub"] for r in found["ReadModelsAndConfigs"]["Resource"]} - {
+        "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:model/*"}
+    scale = found["ScaleEndpoints"]
+    assert {"application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:DeleteScalingPolicy"} <= set(
+        scale["Action"])
+    assert scale["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:application-autoscaling:*:${AWS::AccountId}:scalable-target/*"}
+    assert {"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+            "application-autoscaling:DescribeScalingActivities"} <= set(found["DescribeAlarmsAndScaling"]["Action"])
+    assert found["EndpointScalingServiceLinkedRole"] == {
+        "Sid": "EndpointScalingServiceLinkedRole",
+        "Effect": "Allow",
+        "Action": "iam:CreateServiceLinkedRole",
+        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
+                                "sagemaker.application-autoscaling.amazonaws.com/"
+                                "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"},
+        "Condition": {"StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}},
+    }
 
 
 def registry_arns(kind):
