@@ -6,7 +6,8 @@ Seeds 001, 002 and 000. It makes
 
 * `sagemaker-role-<suffix>`, the SageMaker execution role the endpoints run as (trusted by
   SageMaker, and by the data science account's pipeline role, which assumes it to test
-  endpoints): reads the model artifacts and decrypts them with the shared keys only, pulls the
+  endpoints): reads the model artifacts and decrypts them (any key of the data science and
+  registry accounts, through S3 only; ArtifactKeyArns for extra keys), pulls the
   inference image, writes endpoint logs and data capture;
 * `sagemaker-<suffix>-deployer`, the role the cross-account-endpoint pipeline's CloudFormation
   actions assume and run the stack as (trusted by that pipeline role and CloudFormation only):
@@ -15,10 +16,10 @@ Seeds 001, 002 and 000. It makes
   (multi-account-deploy) do not need it: set CreateDeployerRole to false there.
 """
 
-from troposphere import Equals, GetAtt, If, Not, Output, Parameter, Ref, Sub, Tags, Template, iam
+from troposphere import Equals, GetAtt, If, Join, Not, Output, Parameter, Ref, Sub, Tags, Template, iam
 
 from generator.blocks import crossaccount, targetaccount
-from generator.blocks.policy import policy_document
+from generator.blocks.policy import policy_document, when
 from generator.blocks.project import USE_ROLE, parameter_groups, role_parameter
 from generator.parameters import account_id_parameter
 from generator.product import Product
@@ -56,11 +57,12 @@ def template() -> Template:
         ConstraintDescription="blank or an S3 bucket name, * allowed",
     ))
     t.add_parameter(Parameter(
-        "ArtifactKeyArns", Type="CommaDelimitedList",
-        AllowedPattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$",
-        Description="ARNs of the KMS keys encrypting those artifacts (the projects' ArtifactKeyArn outputs), "
-        "comma-separated. Only these may be used, and only to decrypt.",
-        ConstraintDescription="KMS key ARNs",
+        "ArtifactKeyArns", Type="CommaDelimitedList", Default="",
+        AllowedPattern=r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+)?$",
+        Description="Extra KMS keys (ARNs, comma-separated) the roles may decrypt with, for artifacts outside the "
+        "data science and registry accounts. Leave blank: any key of those accounts already decrypts objects "
+        "read through S3 (each project makes its own key; the key's policy decides).",
+        ConstraintDescription="blank or KMS key ARNs",
     ))
     t.add_parameter(account_id_parameter(
         "ModelRegistryAccountId", "Account of a hub model registry, when models come from one too (the data "
@@ -78,6 +80,7 @@ def template() -> Template:
     t.add_condition("CreatesDeployerRole", Equals(Ref("CreateDeployerRole"), "true"))
     t.add_condition("HasBucketPattern", Not(Equals(Ref("ArtifactBucketPattern"), "")))
     t.add_condition("HasRegistryAccount", Not(Equals(Ref("ModelRegistryAccountId"), "")))
+    t.add_condition("HasArtifactKeys", Not(Equals(Join("", Ref("ArtifactKeyArns")), "")))
 
     tags = Tags({"smcat:product": PRODUCT_NAME})
     pipeline_role = crossaccount.role_in_account("DataScienceAccountId", "PipelineRoleName")
@@ -87,8 +90,12 @@ def template() -> Template:
         targetaccount.in_registry_accounts(kind, "DataScienceAccountId", "ModelRegistryAccountId", "HasRegistryAccount")
         for kind in ("model-package", "model-package-group")
     )
-    reading = [*targetaccount.artifact_read(buckets), targetaccount.key_decrypt(Ref("ArtifactKeyArns")),
-               targetaccount.registry_read(packages, groups)]
+    reading = [
+        *targetaccount.artifact_read(buckets),
+        targetaccount.key_decrypt_through_s3("DataScienceAccountId", "ModelRegistryAccountId", "HasRegistryAccount"),
+        when("HasArtifactKeys", targetaccount.key_decrypt(Ref("ArtifactKeyArns"))),
+        targetaccount.registry_read(packages, groups),
+    ]
 
     # --- The execution role: what the endpoints run as; the pipeline assumes it to test them.
     execution_role = t.add_resource(iam.Role(

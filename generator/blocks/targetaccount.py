@@ -3,8 +3,8 @@
 Two roles, each limited to what its job needs:
 
 * the SageMaker execution role endpoints run as: reads the model artifacts (a bucket name
-  pattern) and decrypts them (the shared keys only), writes endpoint logs and data capture in its
-  own account; the data science account's pipeline role may assume it to test endpoints;
+  pattern) and decrypts them (keys of the registry accounts, through S3 only), writes endpoint
+  logs and data capture in its own account; the data science account's pipeline role may assume it to test endpoints;
 * the deployer role: CodePipeline's cross-account CloudFormation action assumes it, and
   CloudFormation runs as it. It may only operate the project stacks (a stack name prefix), pass
   the execution role to SageMaker (and itself to CloudFormation), manage SageMaker models,
@@ -51,8 +51,25 @@ def artifact_read(bucket_pattern: Any) -> list[Statement]:
 
 
 def key_decrypt(key_arns: Any) -> Statement:
-    """`kms:Decrypt` of the shared artifact keys, and nothing else."""
+    """`kms:Decrypt` of extra listed keys, and nothing else."""
     return {"Sid": "DecryptArtifacts", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arns}
+
+
+def key_decrypt_through_s3(account: str, hub_account: str, hub_condition: str) -> Statement:
+    """Decrypting objects read from S3 with any key of the registry accounts (the data science
+    account, and a hub's when `hub_condition` holds). Every project creates its own key, so a list
+    of key ARNs would break each new project until the list is updated; each key's own policy
+    still decides who may use it, and only S3 may use it on this role's behalf."""
+    def keys(parameter: str) -> Sub:
+        return Sub(f"arn:${{AWS::Partition}}:kms:*:${{{parameter}}}:key/*")
+
+    return {
+        "Sid": "DecryptArtifactsThroughS3",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:DescribeKey"],
+        "Resource": [keys(account), If(hub_condition, keys(hub_account), Ref("AWS::NoValue"))],
+        "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+    }
 
 
 def in_registry_accounts(kind: str, account: str, hub_account: str, hub_condition: str) -> list[Any]:

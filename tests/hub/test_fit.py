@@ -367,6 +367,15 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
              "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint", "scale",
              **{"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}),
     ],
+    # A project's key is named in no target account parameter: its own policy decides.
+    "the OUs' execution roles read the deploy project's artifacts, its key listed nowhere": lambda w: [
+        need(p, a, r, "endpoint", **ctx)
+        for p in (STAGING_ENDPOINT, PROD_ENDPOINT)
+        for a, r, ctx in (
+            ("s3:GetObject", multi_object(w), {}),
+            ("kms:Decrypt", w.multi["Outputs"]["ArtifactKeyArn"], VIA_S3),
+        )
+    ],
     "the deployer creates models from hub versions": lambda w: [
         need(STAGING_DEPLOYER, "sagemaker:CreateModel", HUB_VERSION, "deploy"),
     ],
@@ -446,6 +455,11 @@ REFUSED: dict[str, Callable[[World], list[Need]]] = {
     "other roles of the OUs' accounts read the deploy project's artifacts": lambda w: [
         need(NEW_STAGING_OTHER, "s3:GetObject", multi_object(w), "not an execution role"),
         need(NEW_STAGING_STACK_SETS, "s3:GetObject", multi_object(w), "not an execution role"),
+    ],
+    "target account roles use the data science account's keys outside S3": lambda w: [
+        need(STAGING_ENDPOINT, "kms:Decrypt", w.multi["Outputs"]["ArtifactKeyArn"], "direct"),
+        need(STAGING_ENDPOINT, "kms:Decrypt", w.multi["Outputs"]["ArtifactKeyArn"], "via another service",
+             **{"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}),
     ],
     "other hub roles read the spoke": lambda w: [
         need(PUSH, "sagemaker:DescribeModelPackage", SPOKE_VERSION, "not the sync role"),
@@ -547,6 +561,18 @@ def test_what_must_stay_refused_is_refused(world, name):
             "sagemaker:CreateModel",
         ),
         ("the deployer creates models from hub versions", "CreateModelsFromRegistryPackages", "DeployerRole", ""),
+        (
+            "the OUs' execution roles read the deploy project's artifacts, its key listed nowhere",
+            "DecryptArtifactsThroughS3",
+            "SageMakerExecutionRole",
+            "kms:Decrypt",
+        ),
+        (
+            "the OUs' execution roles read the deploy project's artifacts, its key listed nowhere",
+            "TargetOUsDecrypt",
+            "ArtifactKey",
+            "kms:Decrypt",
+        ),
         (
             "the deployer registers the endpoint with auto scaling",
             "ProjectEndpoints",

@@ -8,7 +8,14 @@ import re
 
 import pytest
 from conftest import load_template
-from crossaccount_checks import all_statements, as_list, assert_no_open_principals, longest_names, name_violations
+from crossaccount_checks import (
+    all_statements,
+    as_list,
+    assert_no_open_principals,
+    longest_names,
+    name_violations,
+    unwrap,
+)
 
 PIPELINE_ROLE = {"Fn::Sub": "arn:${AWS::Partition}:iam::${DataScienceAccountId}:role/${PipelineRoleName}"}
 # Every Allow on Resource "*" and why "*" is the only choice (read-only or no resource type).
@@ -37,8 +44,20 @@ def roles(template):
 
 
 def policy(role):
+    """Statements by Sid, looking through Fn::If (the 'present when' branch)."""
     (document,) = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
-    return {s["Sid"]: s for s in document["Statement"]}
+    return {s["Sid"]: s for s in unwrap(document["Statement"])}
+
+
+def present_when(role, sid):
+    """The condition an Fn::If-wrapped statement is present under (None: always)."""
+    (document,) = [p["PolicyDocument"] for p in role["Properties"]["Policies"]]
+    for item in document["Statement"]:
+        if "Fn::If" in item and item["Fn::If"][1]["Sid"] == sid:
+            return item["Fn::If"][0]
+        if item.get("Sid") == sid:
+            return None
+    raise KeyError(sid)
 
 
 def test_it_is_an_admin_product_in_the_admin_portfolio_only(built):
@@ -62,6 +81,9 @@ def test_no_project_parameters_and_values_that_suit_every_account_of_an_ou(templ
         assert re.fullmatch(pattern, "fraud-detection") and not re.fullmatch(pattern, "Fraud")
         assert params[name]["MaxLength"] == 32
     assert params["ArtifactKeyArns"]["Type"] == "CommaDelimitedList"
+    # Optional: the data science account's keys decrypt through S3 without being listed.
+    assert params["ArtifactKeyArns"]["Default"] == ""
+    assert re.fullmatch(params["ArtifactKeyArns"]["AllowedPattern"], "")
     assert re.fullmatch(params["ArtifactKeyArns"]["AllowedPattern"],
                         "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
     assert not re.fullmatch(params["ArtifactKeyArns"]["AllowedPattern"], "arn:aws:kms:eu-west-1:111122223333:key/*")
@@ -97,10 +119,32 @@ def test_deployer_trusts_the_pipeline_role_and_cloudformation_only(roles):
     assert all("Condition" not in s for s in trust)
 
 
+def test_roles_decrypt_with_the_registry_accounts_keys_through_s3_and_listed_extra_keys(template, roles):
+    """Every new project makes its own key: a fixed list of key ARNs broke each new project until
+    an admin updated the StackSet. The keys' own policies still decide who may decrypt."""
+    for role in ("SageMakerExecutionRole", "DeployerRole"):
+        found = policy(roles[role])
+        assert found["DecryptArtifactsThroughS3"] == {
+            "Sid": "DecryptArtifactsThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:DescribeKey"],
+            "Resource": [
+                {"Fn::Sub": "arn:${AWS::Partition}:kms:*:${DataScienceAccountId}:key/*"},
+                {"Fn::If": ["HasRegistryAccount",
+                            {"Fn::Sub": "arn:${AWS::Partition}:kms:*:${ModelRegistryAccountId}:key/*"},
+                            {"Ref": "AWS::NoValue"}]},
+            ],
+            "Condition": {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}},
+        }
+        assert found["DecryptArtifacts"] == {"Sid": "DecryptArtifacts", "Effect": "Allow", "Action": "kms:Decrypt",
+                                             "Resource": {"Ref": "ArtifactKeyArns"}}
+        assert present_when(roles[role], "DecryptArtifacts") == "HasArtifactKeys"
+    assert template["Conditions"]["HasArtifactKeys"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "ArtifactKeyArns"}]}, ""]}]}
+
+
 def test_execution_role_reads_artifacts_and_decrypts_with_the_shared_keys_only(roles):
     found = policy(roles["SageMakerExecutionRole"])
-    assert found["DecryptArtifacts"] == {"Sid": "DecryptArtifacts", "Effect": "Allow", "Action": "kms:Decrypt",
-                                         "Resource": {"Ref": "ArtifactKeyArns"}}
     assert found["ReadArtifactObjects"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
     buckets = found["ReadArtifactObjects"]["Resource"]["Fn::Sub"]
     assert buckets[0] == "arn:${AWS::Partition}:s3:::${Pattern}/*"
