@@ -33,6 +33,7 @@ SEED = "modeldeploy"
 # target-account-bootstrap's role names with its default suffix.
 DEFAULT_DEPLOYER_ROLE = "sagemaker-mlops-deployer"
 DEFAULT_EXECUTION_ROLE = "sagemaker-role-mlops"
+DEFAULT_TEST_ROLE = "sagemaker-mlops-tester"
 # The endpoint template as the build step exports it (seedcode/modeldeploy/buildspec.yml). The
 # template knows the stages `staging` and `prod`; preprod deploys the staging configuration.
 EXPORTED_TEMPLATE = "template-export.yml"
@@ -58,6 +59,9 @@ def template() -> Template:
     t.add_parameter(role_parameter(
         "ModelExecutionRoleName", "the endpoints run as in both target accounts "
         "(target-account-bootstrap: sagemaker-role-<suffix>)", DEFAULT_EXECUTION_ROLE))
+    t.add_parameter(role_parameter(
+        "TestRoleName", "the test step assumes in the preprod account to describe and invoke the endpoint "
+        "(target-account-bootstrap: sagemaker-<suffix>-tester)", DEFAULT_TEST_ROLE))
     t.add_parameter(crossaccount.region_parameter(
         "DeploymentRegion", "Region of the endpoints. Leave blank for this region."))
     t.add_parameter(crossaccount.bucket_parameter(
@@ -67,19 +71,20 @@ def template() -> Template:
         "DeploymentRegionArtifactKeyArn", "Only for another DeploymentRegion: the KMS key (in that region) "
         "encrypting that bucket, usable by both target accounts. Leave blank when not used."))
     build_role = t.add_parameter(role_parameter(
-        "CodeBuildRole", "CodeBuild runs as: the test step assumes the preprod execution role, which the AWS-managed "
+        "CodeBuildRole", "CodeBuild runs as: the test step assumes the preprod tester role, which the AWS-managed "
         "UseRole cannot (default: project-roles' pipeline role)", PIPELINE_ROLE))
     pipeline_role = t.add_parameter(role_parameter(
         "CodePipelineRole", "CodePipeline runs as: it assumes the deployer roles of the target accounts, which the "
         "AWS-managed UseRole cannot (default: project-roles' pipeline role)", PIPELINE_ROLE))
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
-    mark_optional(t, "DeployerRoleName", "ModelExecutionRoleName", "DeploymentRegion",
+    mark_optional(t, "DeployerRoleName", "ModelExecutionRoleName", "TestRoleName", "DeploymentRegion",
                   "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn",
                   "CodeBuildRole", "CodePipelineRole", "EventsRole")
     parameter_groups(t, {
         "Project": [PROJECT_NAME, PROJECT_ID],
         "Model registry": ["SageMakerModelPackageGroupName"],
-        "Target accounts": ["PreProdAccount", "ProdAccount", "DeployerRoleName", "ModelExecutionRoleName"],
+        "Target accounts": ["PreProdAccount", "ProdAccount", "DeployerRoleName", "ModelExecutionRoleName",
+                            "TestRoleName"],
         "Deployment region": ["DeploymentRegion", "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn"],
         "Roles": ["CodeBuildRole", "CodePipelineRole", "EventsRole"],
         "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
@@ -162,12 +167,12 @@ def template() -> Template:
     ))
 
     # --- Test: the preprod endpoint is InService and answers, checked from the preprod account
-    # with the execution role the stage config names (it trusts this account's pipeline role).
+    # with the tester role there (never the endpoints' execution role).
     test = t.add_resource(cicd.build_project(
         "ModelDeployTestProject", project_name("modeldeploy-test"),
         "Tests the preprod endpoint in the preprod account.",
         roles[0], GetAtt(key, "Arn"),
-        {"STAGE": "staging", "TARGET_ACCOUNT_IDS": Ref("PreProdAccount")},
+        {"STAGE": "staging", "TARGET_ACCOUNT_IDS": Ref("PreProdAccount"), "TEST_ROLE_NAME": Ref("TestRoleName")},
         tags, buildspec="test/buildspec.yml", timeout_minutes=60,
     ))
 

@@ -43,6 +43,7 @@ SEED = "modeldeploy"
 # The endpoint template as the build step exports it (seedcode/modeldeploy/buildspec.yml).
 EXPORTED_TEMPLATE = "template-export.yml"
 DEFAULT_EXECUTION_ROLE = "sagemaker-role-mlops"  # target-account-bootstrap's default
+DEFAULT_TEST_ROLE = "sagemaker-mlops-tester"  # target-account-bootstrap's default
 
 
 def template() -> Template:
@@ -63,6 +64,9 @@ def template() -> Template:
     t.add_parameter(role_parameter(
         "SageMakerExecutionRoleProdName", "the prod endpoints run as in every prod account "
         "(sagemaker-role-<suffix>)", DEFAULT_EXECUTION_ROLE))
+    t.add_parameter(role_parameter(
+        "TestRoleName", "the test step assumes in every staging account to describe and invoke the endpoint "
+        "(target-account-bootstrap: sagemaker-<suffix>-tester)", DEFAULT_TEST_ROLE))
     t.add_parameter(crossaccount.group_parameter(
         "SageMakerModelPackageGroupName",
         "Model package group whose approved versions are deployed: the name of a model-build project's group "
@@ -73,17 +77,18 @@ def template() -> Template:
     t.add_parameter(stacksets.call_as_parameter())
     build_role = t.add_parameter(role_parameter(
         "CodeBuildRole", "CodeBuild runs as (build, deploy and test): it needs the StackSets API, "
-        "organizations:ListDelegatedAdministrators and sts:AssumeRole of the staging execution roles, which the "
+        "organizations:ListDelegatedAdministrators and sts:AssumeRole of the staging tester roles, which the "
         "AWS-managed UseRole lacks (default: project-roles' pipeline role)", PIPELINE_ROLE))
     pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
-    mark_optional(t, "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName",
+    mark_optional(t, "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName", "TestRoleName",
                   "KmsKeyArn", "StackSetCallAs",
                   "CodeBuildRole", "CodePipelineRole", "EventsRole")
     parameter_groups(t, {
         "Project": [PROJECT_NAME, PROJECT_ID],
         "Target accounts": ["OrganizationId", "OrganizationalUnitStagingId", "OrganizationalUnitProdId",
-                            "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName", "StackSetCallAs"],
+                            "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName", "TestRoleName",
+                            "StackSetCallAs"],
         "Model registry and encryption": ["SageMakerModelPackageGroupName", "KmsKeyArn"],
         "Roles": ["CodeBuildRole", "CodePipelineRole", "EventsRole"],
         "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
@@ -166,12 +171,13 @@ def template() -> Template:
     ))
 
     # --- Test: invoke the staging endpoint in every account with an instance of the staging
-    # StackSet, assuming the staging execution role there (the stage config names it).
+    # StackSet, assuming the tester role there (never the endpoints' execution role).
     test = t.add_resource(cicd.build_project(
         "ModelDeployTestProject", project_name("modeldeploy-test"),
         "Tests the staging endpoints in every account of the staging OU.",
         roles[0], key_arn,
-        {"STAGE": "staging", "STACK_SET_NAME": stacksets.stack_set_name("staging"), "CALL_AS": Ref("StackSetCallAs")},
+        {"STAGE": "staging", "STACK_SET_NAME": stacksets.stack_set_name("staging"), "CALL_AS": Ref("StackSetCallAs"),
+         "TEST_ROLE_NAME": Ref("TestRoleName")},
         tags, buildspec="test/buildspec.yml", timeout_minutes=60,
     ))
 

@@ -5,10 +5,13 @@ account or deployed as a StackSet to the workload OUs: every value works in ever
 Seeds 001, 002 and 000. It makes
 
 * `sagemaker-role-<suffix>`, the SageMaker execution role the endpoints run as (trusted by
-  SageMaker, and by the data science account's pipeline role, which assumes it to test
-  endpoints): reads the model artifacts and decrypts them (any key of the data science and
+  SageMaker only): reads the model artifacts and decrypts them (any key of the data science and
   registry accounts, through S3 only; ArtifactKeyArns for extra keys), pulls the
   inference image, writes endpoint logs and data capture;
+* `sagemaker-<suffix>-tester`, the role the data science account's pipeline role assumes to test
+  the endpoints (deploy projects' TestRoleName): describes and invokes the projects' endpoints and
+  reads their stacks, nothing else. The pipeline never holds the endpoints' execution role, which
+  in prod can read the models and write the captured production data;
 * `sagemaker-<suffix>-deployer`, the role the cross-account-endpoint pipeline's CloudFormation
   actions assume and run the stack as (trusted by that pipeline role and CloudFormation only):
   limited to the project stacks, passing the execution role, and the projects' SageMaker
@@ -20,7 +23,7 @@ from troposphere import Equals, GetAtt, If, Join, Not, Output, Parameter, Ref, S
 
 from generator.blocks import crossaccount, targetaccount
 from generator.blocks.policy import policy_document, when
-from generator.blocks.project import USE_ROLE, parameter_groups, role_parameter
+from generator.blocks.project import PIPELINE_ROLE, parameter_groups, role_parameter
 from generator.parameters import account_id_parameter
 from generator.product import Product
 
@@ -30,18 +33,21 @@ LOWERCASE_NAME = r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$"
 
 def template() -> Template:
     t = Template(Description="Roles a data science account's SageMaker deploy pipelines use in a target account: "
-                 "the SageMaker execution role and the cross-account deployer (smcat target-account-bootstrap).")
+                 "the SageMaker execution role, the endpoint tester and the cross-account deployer "
+                 "(smcat target-account-bootstrap).")
 
     # --- Parameters: who deploys here, which projects, what they may read.
     t.add_parameter(Parameter(
         "RoleSuffix", Type="String", Default="mlops", MinLength=1, MaxLength=32, AllowedPattern=LOWERCASE_NAME,
-        Description="Suffix of the role names: sagemaker-role-<suffix> and sagemaker-<suffix>-deployer.",
+        Description="Suffix of the role names: sagemaker-role-<suffix>, sagemaker-<suffix>-tester and "
+        "sagemaker-<suffix>-deployer.",
         ConstraintDescription="1-32 lowercase letters, digits and inner hyphens",
     ))
     t.add_parameter(crossaccount.account_parameter(
         "DataScienceAccountId", "Account (12 digits) whose SageMaker project pipelines deploy here."))
     t.add_parameter(role_parameter(
-        "PipelineRoleName", "the data science account's project pipelines run as (in that account)", USE_ROLE))
+        "PipelineRoleName", "the data science account's project pipelines run as (in that account; the deploy "
+        "products' CodeBuildRole/CodePipelineRole, by default project-roles' pipeline role)", PIPELINE_ROLE))
     t.add_parameter(Parameter(
         "ProjectNamePrefix", Type="String", MinLength=1, MaxLength=32, AllowedPattern=LOWERCASE_NAME,
         Description="Lowercase start of the names of the SageMaker projects that may deploy here: their stacks "
@@ -97,17 +103,25 @@ def template() -> Template:
         targetaccount.registry_read(packages, groups),
     ]
 
-    # --- The execution role: what the endpoints run as; the pipeline assumes it to test them.
+    # --- The execution role: what the endpoints run as (SageMaker only).
     execution_role = t.add_resource(iam.Role(
         "SageMakerExecutionRole",
         RoleName=Sub("sagemaker-role-${RoleSuffix}"),
         Description="SageMaker execution role of endpoints deployed by the data science account's pipelines.",
-        AssumeRolePolicyDocument=policy_document(
-            targetaccount.trusted_service("sagemaker.amazonaws.com"),
-            targetaccount.trusted_role(pipeline_role),
-        ),
+        AssumeRolePolicyDocument=policy_document(targetaccount.trusted_service("sagemaker.amazonaws.com")),
         Policies=[iam.Policy(PolicyName="model-hosting", PolicyDocument=policy_document(
             *reading, *targetaccount.image_pull(), *targetaccount.endpoint_runtime("ProjectNamePrefix")))],
+        Tags=tags,
+    ))
+
+    # --- The tester role: the pipeline's test step checks and invokes the endpoints with it.
+    tester = t.add_resource(iam.Role(
+        "TesterRole",
+        RoleName=Sub("sagemaker-${RoleSuffix}-tester"),
+        Description="Tests the SageMaker endpoints of the data science account's projects (describe, invoke).",
+        AssumeRolePolicyDocument=policy_document(targetaccount.trusted_role(pipeline_role)),
+        Policies=[iam.Policy(PolicyName="endpoint-tests", PolicyDocument=policy_document(
+            *targetaccount.endpoint_tests("ProjectNamePrefix")))],
         Tags=tags,
     ))
 
@@ -140,6 +154,8 @@ def template() -> Template:
                Value=Ref(execution_role)),
         Output("SageMakerExecutionRoleArn", Description="ARN of the execution role.",
                Value=GetAtt(execution_role, "Arn")),
+        Output("TesterRoleName", Description="Pass as TestRoleName of the deploy projects.", Value=Ref(tester)),
+        Output("TesterRoleArn", Description="ARN of the tester role.", Value=GetAtt(tester, "Arn")),
         Output("DeployerRoleName", Condition="CreatesDeployerRole",
                Description="Pass as DeployerRoleName of cross-account-endpoint projects.", Value=Ref(deployer)),
         Output("DeployerRoleArn", Condition="CreatesDeployerRole", Description="ARN of the deployer role.",

@@ -1,10 +1,13 @@
 """Roles in a target (staging, preprod, prod) account that a data science account's pipelines use.
 
-Two roles, each limited to what its job needs:
+Three roles, each limited to what its job needs:
 
-* the SageMaker execution role endpoints run as: reads the model artifacts (a bucket name
-  pattern) and decrypts them (keys of the registry accounts, through S3 only), writes endpoint
-  logs and data capture in its own account; the data science account's pipeline role may assume it to test endpoints;
+* the SageMaker execution role endpoints run as (trusted by SageMaker only): reads the model
+  artifacts (a bucket name pattern) and decrypts them (keys of the registry accounts, through S3
+  only), writes endpoint logs and data capture in its own account;
+* the tester role the data science account's pipeline role assumes to test the endpoints:
+  describes and invokes the projects' endpoints and reads their stacks, nothing else (the
+  pipeline never gets the production endpoints' execution role);
 * the deployer role: CodePipeline's cross-account CloudFormation action assumes it, and
   CloudFormation runs as it. It may only operate the project stacks (a stack name prefix), pass
   the execution role to SageMaker (and itself to CloudFormation), manage SageMaker models,
@@ -127,7 +130,7 @@ def image_pull() -> list[Statement]:
 
 def endpoint_runtime(prefix: str) -> list[Statement]:
     """Logs of SageMaker endpoints, data capture in this account's default SageMaker bucket,
-    invoking the projects' endpoints (tests), and reading the rollback alarms."""
+    container metrics, and reading the rollback alarms."""
     return [
         {
             "Sid": "EndpointLogs",
@@ -140,12 +143,6 @@ def endpoint_runtime(prefix: str) -> list[Statement]:
             "Effect": "Allow",
             "Action": ["s3:PutObject", "s3:GetObject"],
             "Resource": Sub("arn:${AWS::Partition}:s3:::sagemaker-*-${AWS::AccountId}/datacapture/*"),
-        },
-        {
-            "Sid": "TestProjectEndpoints",
-            "Effect": "Allow",
-            "Action": ["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"],
-            "Resource": Sub(f"arn:${{AWS::Partition}}:sagemaker:*:${{AWS::AccountId}}:endpoint/${{{prefix}}}*"),
         },
         {
             # PutMetricData has no resource-level permissions; the namespace condition confines it.
@@ -161,6 +158,33 @@ def endpoint_runtime(prefix: str) -> list[Statement]:
             "Effect": "Allow",
             "Action": "cloudwatch:DescribeAlarms",
             "Resource": "*",
+        },
+    ]
+
+
+# --- What the endpoint tests do (tester role) ------------------------------------------------
+
+
+def endpoint_tests(prefix: str) -> list[Statement]:
+    """seedcode/modeldeploy/test/test.py: is a project's endpoint InService, does it answer; and
+    the project stacks' outputs (stacks the deployer makes are named sagemaker-<prefix>..., the
+    stack instances of a StackSet StackSet-sagemaker-<prefix>...)."""
+    stacks = [
+        Sub(f"arn:${{AWS::Partition}}:cloudformation:*:${{AWS::AccountId}}:stack/{name}${{{prefix}}}*/*")
+        for name in ("sagemaker-", "StackSet-sagemaker-")
+    ]
+    return [
+        {
+            "Sid": "TestProjectEndpoints",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+            "Resource": Sub(f"arn:${{AWS::Partition}}:sagemaker:*:${{AWS::AccountId}}:endpoint/${{{prefix}}}*"),
+        },
+        {
+            "Sid": "ReadProjectStacks",
+            "Effect": "Allow",
+            "Action": "cloudformation:DescribeStacks",
+            "Resource": stacks,
         },
     ]
 

@@ -200,6 +200,9 @@ NEW_STAGING = in_org("arn:aws:iam::555555555555:role/sagemaker-role-mlops", OU_S
 # What a service-managed StackSet runs as there (it creates the model), and any other role there.
 NEW_STAGING_STACK_SETS = in_org("arn:aws:iam::555555555555:role/stacksets-exec-0123456789abcdef", OU_STAGING)
 NEW_STAGING_OTHER = in_org("arn:aws:iam::555555555555:role/Admin", OU_STAGING)
+# The deploy projects' CodeBuild/CodePipeline role (project-roles), which target accounts trust.
+PROJECTS_PIPELINE = in_org(f"arn:aws:iam::{DATA_SCIENCE}:role/sagemaker-projects-pipeline-role")
+STAGING_TESTER = role(STAGING, "sagemaker-mlops-tester", ORGANIZATION, org_paths(OU_STAGING))
 STAGING_ENDPOINT_ARN = f"arn:aws:sagemaker:{REGION}:{STAGING}:endpoint/churn-p-abcdef123456-staging"
 STAGING_DEPLOYER = role(STAGING, "sagemaker-mlops-deployer", ORGANIZATION, org_paths(OU_STAGING))
 
@@ -376,6 +379,12 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
             ("kms:Decrypt", w.multi["Outputs"]["ArtifactKeyArn"], VIA_S3),
         )
     ],
+    "the pipeline tests the endpoints with the tester role": lambda w: [
+        need(PROJECTS_PIPELINE, "sts:AssumeRole", STAGING_TESTER.arn, "test"),
+        need(PROJECTS_PIPELINE, "sts:AssumeRole", f"arn:aws:iam::{STAGING}:role/sagemaker-mlops-deployer", "deploy"),
+        need(STAGING_TESTER, "sagemaker:DescribeEndpoint", STAGING_ENDPOINT_ARN, "test"),
+        need(STAGING_TESTER, "sagemaker:InvokeEndpoint", STAGING_ENDPOINT_ARN, "test"),
+    ],
     "the deployer creates models from hub versions": lambda w: [
         need(STAGING_DEPLOYER, "sagemaker:CreateModel", HUB_VERSION, "deploy"),
     ],
@@ -460,6 +469,13 @@ REFUSED: dict[str, Callable[[World], list[Need]]] = {
         need(STAGING_ENDPOINT, "kms:Decrypt", w.multi["Outputs"]["ArtifactKeyArn"], "direct"),
         need(STAGING_ENDPOINT, "kms:Decrypt", w.multi["Outputs"]["ArtifactKeyArn"], "via another service",
              **{"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}),
+    ],
+    "the pipeline holds the endpoints' execution role, or the tester more than tests": lambda w: [
+        need(PROJECTS_PIPELINE, "sts:AssumeRole", f"arn:aws:iam::{account}:role/sagemaker-role-mlops", "test")
+        for account in (STAGING, PROD)
+    ] + [
+        need(STAGING_TESTER, "sagemaker:UpdateEndpoint", STAGING_ENDPOINT_ARN, "tester"),
+        need(STAGING_TESTER, "s3:GetObject", build_object(w), "tester"),
     ],
     "other hub roles read the spoke": lambda w: [
         need(PUSH, "sagemaker:DescribeModelPackage", SPOKE_VERSION, "not the sync role"),
@@ -573,6 +589,7 @@ def test_what_must_stay_refused_is_refused(world, name):
             "ArtifactKey",
             "kms:Decrypt",
         ),
+        ("the pipeline tests the endpoints with the tester role", "", "TesterRole", "sts:AssumeRole"),
         (
             "the deployer registers the endpoint with auto scaling",
             "ProjectEndpoints",

@@ -137,9 +137,13 @@ def test_preprod_is_tested_from_the_preprod_account(template, pipeline):
     assert test["InputArtifacts"] == [{"Name": "BuildArtifact"}]
     project = template["Resources"]["ModelDeployTestProject"]
     assert project["Properties"]["Source"]["BuildSpec"] == "test/buildspec.yml"
-    assert environment(project) == {"STAGE": "staging", "TARGET_ACCOUNT_IDS": {"Ref": "PreProdAccount"}}
+    # The tester role of the preprod account, never the endpoint's execution role.
+    assert environment(project) == {"STAGE": "staging", "TARGET_ACCOUNT_IDS": {"Ref": "PreProdAccount"},
+                                    "TEST_ROLE_NAME": {"Ref": "TestRoleName"}}
+    assert template["Parameters"]["TestRoleName"]["Default"] == "sagemaker-mlops-tester"
+    assert template["Metadata"]["SagemakerTemplateParameterRules"]["TestRoleName"] == {"Optional": True}
     if (SEED / "test" / "test.py").exists():
-        assert "TARGET_ACCOUNT_IDS" in (SEED / "test" / "test.py").read_text()
+        assert all(name in (SEED / "test" / "test.py").read_text() for name in ("TARGET_ACCOUNT_IDS", "TEST_ROLE_NAME"))
 
 
 def test_manual_approval_sits_between_preprod_and_prod(pipeline):

@@ -66,6 +66,12 @@ def test_parameters_studio_fills_in_and_the_ones_the_user_gives(template):
     assert params["StackSetCallAs"]["Default"] == "DELEGATED_ADMIN"
 
 
+def test_the_test_role_is_target_account_bootstraps_tester(template):
+    param = template["Parameters"]["TestRoleName"]
+    assert param["Default"] == "sagemaker-mlops-tester"  # sagemaker-<RoleSuffix>-tester, default suffix
+    assert template["Metadata"]["SagemakerTemplateParameterRules"]["TestRoleName"] == {"Optional": True}
+
+
 def test_model_package_group_is_required_and_takes_a_name_or_a_hub_arn(template):
     """A group made here would stay empty (model-build registers into its own group or a hub's):
     the user names a model-build project's group or a hub group, whose policy grants the OUs."""
@@ -279,6 +285,8 @@ def test_staging_is_tested_then_approved_by_hand(pipeline, projects):
         "STAGE": "staging",
         "STACK_SET_NAME": {"Fn::Sub": "sagemaker-${SageMakerProjectName}-${SageMakerProjectId}-deploy-staging"},
         "CALL_AS": {"Ref": "StackSetCallAs"},
+        # The tester role of each staging account, never the endpoints' execution role.
+        "TEST_ROLE_NAME": {"Ref": "TestRoleName"},
     }
     if (SEED / "test" / "test.py").exists():
         assert all(name in (SEED / "test" / "test.py").read_text() for name in env if name != "STAGE")

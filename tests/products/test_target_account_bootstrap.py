@@ -91,8 +91,10 @@ def test_no_project_parameters_and_values_that_suit_every_account_of_an_ou(templ
 
 
 def test_role_names_and_tags(template, roles):
-    assert set(roles) == {"SageMakerExecutionRole", "DeployerRole"}
+    assert set(roles) == {"SageMakerExecutionRole", "TesterRole", "DeployerRole"}
     assert roles["SageMakerExecutionRole"]["Properties"]["RoleName"] == {"Fn::Sub": "sagemaker-role-${RoleSuffix}"}
+    assert roles["TesterRole"]["Properties"]["RoleName"] == {"Fn::Sub": "sagemaker-${RoleSuffix}-tester"}
+    assert "Condition" not in roles["TesterRole"]  # both deploy products test their endpoints
     assert roles["DeployerRole"]["Properties"]["RoleName"] == {"Fn::Sub": "sagemaker-${RoleSuffix}-deployer"}
     assert roles["DeployerRole"]["Condition"] == "CreatesDeployerRole"
     assert name_violations(template) == []
@@ -101,12 +103,45 @@ def test_role_names_and_tags(template, roles):
         assert role["Properties"]["Tags"] == [{"Key": "smcat:product", "Value": "target-account-bootstrap"}]
 
 
-def test_execution_role_trusts_sagemaker_and_the_pipeline_role_only(roles):
+def test_execution_role_trusts_sagemaker_only(roles):
+    """The pipeline tests endpoints with the tester role: in prod the execution role reads the
+    models and writes captured production data, which the data science pipeline must not hold."""
     trust = roles["SageMakerExecutionRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust == [
         {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"},
+    ]
+    assert "TestProjectEndpoints" not in policy(roles["SageMakerExecutionRole"])
+
+
+def test_tester_role_is_trusted_by_the_pipeline_role_and_only_describes_and_invokes(template, roles):
+    tester = roles["TesterRole"]["Properties"]
+    assert tester["AssumeRolePolicyDocument"]["Statement"] == [
         {"Effect": "Allow", "Principal": {"AWS": PIPELINE_ROLE}, "Action": "sts:AssumeRole"},
     ]
+    assert policy(roles["TesterRole"]) == {
+        "TestProjectEndpoints": {
+            "Sid": "TestProjectEndpoints",
+            "Effect": "Allow",
+            "Action": ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+            "Resource": {
+                "Fn::Sub": "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:endpoint/${ProjectNamePrefix}*"},
+        },
+        "ReadProjectStacks": {
+            "Sid": "ReadProjectStacks",
+            "Effect": "Allow",
+            "Action": "cloudformation:DescribeStacks",
+            "Resource": [
+                {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/"
+                            "sagemaker-${ProjectNamePrefix}*/*"},
+                {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:stack/"
+                            "StackSet-sagemaker-${ProjectNamePrefix}*/*"},
+            ],
+        },
+    }
+    outputs = template["Outputs"]
+    assert outputs["TesterRoleName"]["Value"] == {"Ref": "TesterRole"} and "Condition" not in outputs["TesterRoleName"]
+    # By default the pipeline role is project-roles' (the deploy products' CodeBuild runs as it).
+    assert template["Parameters"]["PipelineRoleName"]["Default"] == "sagemaker-projects-pipeline-role"
 
 
 def test_deployer_trusts_the_pipeline_role_and_cloudformation_only(roles):
@@ -154,8 +189,6 @@ def test_execution_role_reads_artifacts_and_decrypts_with_the_shared_keys_only(r
     assert writes == [("DataCapture", "s3:PutObject")]
     assert found["DataCapture"]["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:s3:::sagemaker-*-${AWS::AccountId}/datacapture/*"}
-    assert found["TestProjectEndpoints"]["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:sagemaker:*:${AWS::AccountId}:endpoint/${ProjectNamePrefix}*"}
 
 
 def test_deployer_operates_the_project_stacks_only(roles):

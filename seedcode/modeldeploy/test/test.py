@@ -4,7 +4,10 @@
 Runs in the pipeline's test step (``test/buildspec.yml``) after a stage has
 been deployed. For every target account it
 
-1. assumes a role in that account (unless the endpoint is in this account),
+1. assumes the tester role in that account (``--role-name`` / ``TEST_ROLE_NAME``, e.g.
+   ``sagemaker-<suffix>-tester`` from target-account-bootstrap; unless the endpoint is in this
+   account). Never the endpoint's execution role: the pipeline must not hold the role that
+   serves production traffic;
 2. checks ``describe_endpoint`` reports ``InService`` (waiting a bounded time
    while it is still Creating/Updating), and
 3. sends ``test/sample-payload.csv`` with ``sagemaker-runtime invoke_endpoint``
@@ -177,8 +180,8 @@ def build_arg_parser() -> argparse.ArgumentParser:
                         help="test every account with a stack instance of this StackSet [env STACK_SET_NAME]")
     parser.add_argument("--call-as", choices=("DELEGATED_ADMIN", "SELF"), default=os.environ.get("CALL_AS", "SELF"))
     parser.add_argument("--role-name", default=os.environ.get("TEST_ROLE_NAME"),
-                        help="role to assume in each target account (default: the stage's ModelExecutionRoleName)"
-                        " [env TEST_ROLE_NAME]")
+                        help="role to assume in each target account: one that may describe and invoke the endpoint,"
+                        " such as target-account-bootstrap's sagemaker-<suffix>-tester [env TEST_ROLE_NAME]")
     parser.add_argument("--payload-file", type=Path, default=DEFAULT_PAYLOAD)
     parser.add_argument("--content-type", default="text/csv")
     parser.add_argument("--wait-seconds", type=float, default=600,
@@ -222,9 +225,13 @@ def main(
             )
             if not account_ids:
                 raise UsageError(f"StackSet {args.stack_set_name} has no stack instances in {session.region_name}")
-        role_name = args.role_name or parameters.get("ModelExecutionRoleName")
+        # Not the stage's ModelExecutionRoleName: the endpoints' execution role is for SageMaker only.
+        role_name = args.role_name
         if account_ids and not role_name:
-            raise UsageError("--role-name is needed to reach the target accounts")
+            raise UsageError(
+                "--role-name (or TEST_ROLE_NAME) is needed to reach the target accounts: the tester role there "
+                "(target-account-bootstrap: sagemaker-<suffix>-tester)"
+            )
     except UsageError as err:
         LOG.error("%s", err)
         return 2

@@ -193,7 +193,7 @@ def test_main_fails_when_endpoint_not_in_service(endpoint_test, staging_export, 
     assert code == 1
 
 
-def test_main_tests_every_stackset_account_with_the_stage_role(endpoint_test, staging_export, payload_file):
+def test_main_tests_every_stackset_account_with_the_tester_role(endpoint_test, staging_export, payload_file):
     tooling = Target()
     tooling.stubs["cloudformation"].add_response(
         "list_stack_instances",
@@ -216,17 +216,49 @@ def test_main_tests_every_stackset_account_with_the_stage_role(endpoint_test, st
 
     code = endpoint_test.main(
         ["--import-config", str(staging_export), "--payload-file", str(payload_file),
-         "--stack-set-name", "sagemaker-churn-p-abc123-deploy-staging", "--call-as", "DELEGATED_ADMIN"],
+         "--stack-set-name", "sagemaker-churn-p-abc123-deploy-staging", "--call-as", "DELEGATED_ADMIN",
+         "--role-name", "sagemaker-mlops-tester"],
         session=tooling,
         session_for_role=session_for_role,
     )
     assert code == 1  # one of the two accounts has no endpoint
     assert assumed == [
-        "arn:aws:iam::222222222222:role/sagemaker-role-stg",
-        "arn:aws:iam::333333333333:role/sagemaker-role-stg",
+        "arn:aws:iam::222222222222:role/sagemaker-mlops-tester",
+        "arn:aws:iam::333333333333:role/sagemaker-mlops-tester",
     ]
     healthy.verify()
     tooling.verify()
+
+
+def test_main_never_falls_back_to_the_execution_role(endpoint_test, staging_export, payload_file, monkeypatch,
+                                                    caplog):
+    """The stage's ModelExecutionRoleName serves the endpoint; the pipeline tests with a tester role."""
+    monkeypatch.delenv("TEST_ROLE_NAME", raising=False)
+    assumed = []
+    code = endpoint_test.main(
+        ["--import-config", str(staging_export), "--payload-file", str(payload_file), "--account-id", "222222222222"],
+        session=Target(), session_for_role=lambda base, arn: assumed.append(arn),
+    )
+    assert code == 2 and assumed == []
+    assert "TEST_ROLE_NAME" in caplog.text and "tester" in caplog.text
+
+
+def test_main_takes_the_tester_role_from_the_environment(endpoint_test, staging_export, payload_file, monkeypatch):
+    monkeypatch.setenv("TEST_ROLE_NAME", "sagemaker-mlops-tester")
+    healthy = Target()
+    healthy.expect_healthy()
+    assumed = []
+
+    def session_for_role(base, role_arn):
+        assumed.append(role_arn)
+        return healthy
+
+    code = endpoint_test.main(
+        ["--import-config", str(staging_export), "--payload-file", str(payload_file), "--account-id", "222222222222"],
+        session=Target(), session_for_role=session_for_role,
+    )
+    assert code == 0
+    assert assumed == ["arn:aws:iam::222222222222:role/sagemaker-mlops-tester"]
 
 
 def test_main_without_config_is_a_usage_error(endpoint_test, payload_file):
