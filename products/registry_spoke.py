@@ -21,9 +21,9 @@ import json
 
 from troposphere import Equals, GetAtt, Not, Or, Output, Parameter, Ref, Sub, Tags, Template, events, iam
 
-from generator.blocks import hub, registry
+from generator.blocks import hub, keys, registry
 from generator.blocks.crossaccount import account_parameter
-from generator.blocks.policy import BUCKET_READ, KEY_READ, KEY_USE, OBJECT_READ, policy_document
+from generator.blocks.policy import BUCKET_READ, KEY_READ, OBJECT_READ, policy_document
 from generator.blocks.project import mark_optional, parameter_groups
 from generator.blocks.security import skip_check
 from generator.blocks.storage import encrypted_bucket, encryption_key
@@ -92,7 +92,7 @@ def template() -> Template:
             "SpokeKey",
             "Encrypts the model artifacts the hub model registry syncs from this account.",
             tags,
-            through_s3_for_this_account("ThisAccountUsesKeyThroughS3"),
+            keys.use_through_s3_for_this_account("ThisAccountUsesKeyThroughS3"),
             hub.for_hub_role("HubSyncRoleDecrypts", hub_account, "sync", KEY_READ, "*"),
             alias=Sub(f"alias/sagemaker-${{{hub.HUB_NAME}}}-spoke"),
         )
@@ -223,27 +223,6 @@ def template() -> Template:
         ]
     )
     return t
-
-
-def through_s3_for_this_account(sid):
-    """Key-policy statement: any principal of this account may use the key, but only through S3 in
-    this region (what the AWS managed aws/s3 key allows): SSE-KMS reads and writes of the bucket
-    work for roles that may use the bucket, without an IAM grant on the key."""
-    account = Ref("AWS::AccountId")
-    return {
-        "Sid": sid,
-        "Effect": "Allow",
-        "Principal": {"AWS": "*"},
-        "Action": KEY_USE,
-        "Resource": "*",
-        "Condition": {
-            "StringEquals": {
-                "kms:CallerAccount": account,
-                "aws:PrincipalAccount": account,
-                "kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com"),
-            }
-        },
-    }
 
 
 def approved_pattern(group_names):

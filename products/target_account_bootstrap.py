@@ -12,6 +12,10 @@ Seeds 001, 002 and 000. It makes
   the endpoints (deploy projects' TestRoleName): describes and invokes the projects' endpoints and
   reads their stacks, nothing else. The pipeline never holds the endpoints' execution role, which
   in prod can read the models and write the captured production data;
+* `sagemaker-datacapture-<account>-<region>`, the bucket the endpoints capture request and
+  response data into by default (KMS-encrypted with its own key, versioned, TLS-only, kept when
+  the stack is deleted); one per account and region for every project (CreateDataCaptureBucket
+  false for a second bootstrap stack there);
 * `sagemaker-<suffix>-deployer`, the role the cross-account-endpoint pipeline's CloudFormation
   actions assume and run the stack as (trusted by that pipeline role and CloudFormation only):
   limited to the project stacks, passing the execution role, and the projects' SageMaker
@@ -21,9 +25,11 @@ Seeds 001, 002 and 000. It makes
 
 from troposphere import Equals, GetAtt, If, Join, Not, Output, Parameter, Ref, Sub, Tags, Template, iam
 
-from generator.blocks import crossaccount, targetaccount
+from generator.blocks import crossaccount, keys, targetaccount
 from generator.blocks.policy import policy_document, when
 from generator.blocks.project import PIPELINE_ROLE, parameter_groups, role_parameter
+from generator.blocks.security import skip_check
+from generator.blocks.storage import encrypted_bucket, encryption_key
 from generator.parameters import account_id_parameter
 from generator.product import Product
 
@@ -77,13 +83,19 @@ def template() -> Template:
         "CreateDeployerRole", Type="String", AllowedValues=["true", "false"], Default="true",
         Description="Create the deployer role for cross-account-endpoint pipelines (not needed for StackSets).",
     ))
+    t.add_parameter(Parameter(
+        "CreateDataCaptureBucket", Type="String", AllowedValues=["true", "false"], Default="true",
+        Description="Create this account's data capture bucket sagemaker-datacapture-<account>-<region> (the "
+        "endpoints' default capture destination). false when another bootstrap stack here already did.",
+    ))
     parameter_groups(t, {
-        "Roles": ["RoleSuffix", "CreateDeployerRole"],
+        "Roles": ["RoleSuffix", "CreateDeployerRole", "CreateDataCaptureBucket"],
         "Data science account": ["DataScienceAccountId", "PipelineRoleName", "ProjectNamePrefix"],
         "Artifacts": ["ArtifactBucketPattern", "ArtifactKeyArns", "ModelRegistryAccountId"],
     })
 
     t.add_condition("CreatesDeployerRole", Equals(Ref("CreateDeployerRole"), "true"))
+    t.add_condition("CreatesDataCaptureBucket", Equals(Ref("CreateDataCaptureBucket"), "true"))
     t.add_condition("HasBucketPattern", Not(Equals(Ref("ArtifactBucketPattern"), "")))
     t.add_condition("HasRegistryAccount", Not(Equals(Ref("ModelRegistryAccountId"), "")))
     t.add_condition("HasArtifactKeys", Not(Equals(Join("", Ref("ArtifactKeyArns")), "")))
@@ -102,6 +114,21 @@ def template() -> Template:
         when("HasArtifactKeys", targetaccount.key_decrypt(Ref("ArtifactKeyArns"))),
         targetaccount.registry_read(packages, groups),
     ]
+
+    # --- Data capture: the endpoints' default destination, in this account. Its key lets this
+    # account's principals use it through S3 (the execution roles write with no KMS grant).
+    capture_key, capture_alias = t.add_resource(encryption_key(
+        "DataCaptureKey", "Encrypts the request and response data SageMaker endpoints capture in this account.", tags,
+        keys.use_through_s3_for_this_account("ThisAccountUsesKeyThroughS3"),
+        alias="alias/sagemaker-datacapture",
+    ))
+    skip_check(capture_key, "CKV_AWS_33", "the * principal is confined to this account (kms:CallerAccount, "
+               "aws:PrincipalAccount) calling through S3 (kms:ViaService); checkov does not read conditions, "
+               "lint rule E9130 does")
+    capture_bucket, capture_policy = t.add_resource(encrypted_bucket(
+        "DataCaptureBucket", Sub(targetaccount.DATA_CAPTURE_BUCKET), capture_key, tags))
+    for resource in (capture_key, capture_alias, capture_bucket, capture_policy):
+        resource.Condition = "CreatesDataCaptureBucket"
 
     # --- The execution role: what the endpoints run as (SageMaker only).
     execution_role = t.add_resource(iam.Role(
@@ -155,6 +182,8 @@ def template() -> Template:
         Output("SageMakerExecutionRoleArn", Description="ARN of the execution role.",
                Value=GetAtt(execution_role, "Arn")),
         Output("TesterRoleName", Description="Pass as TestRoleName of the deploy projects.", Value=Ref(tester)),
+        Output("DataCaptureBucketName", Condition="CreatesDataCaptureBucket",
+               Description="Default destination of the endpoints' data capture.", Value=Ref(capture_bucket)),
         Output("TesterRoleArn", Description="ARN of the tester role.", Value=GetAtt(tester, "Arn")),
         Output("DeployerRoleName", Condition="CreatesDeployerRole",
                Description="Pass as DeployerRoleName of cross-account-endpoint projects.", Value=Ref(deployer)),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Equals, GetAtt, If, Parameter, Ref, codepipeline, s3
+from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, codepipeline, s3
+
+from generator.blocks.policy import KEY_USE, Statement
 
 KEY_ARN_PATTERN = r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+)?$"
 
@@ -41,3 +43,25 @@ def use_key_for_bucket(bucket: s3.Bucket, key_arn: Any) -> s3.Bucket:
 def use_key_for_pipeline(pipeline: codepipeline.Pipeline, key_arn: Any) -> codepipeline.Pipeline:
     pipeline.ArtifactStore.EncryptionKey.Id = key_arn
     return pipeline
+
+
+def use_through_s3_for_this_account(sid: str) -> Statement:
+    """Key-policy statement: any principal of this account may use the key, but only through S3 in
+    this region (what the AWS managed aws/s3 key allows): SSE-KMS reads and writes of a bucket
+    work for every role that may use the bucket (SageMaker jobs, endpoints' data capture), without
+    an IAM grant on the key. Principal "*" is confined by kms:CallerAccount and aws:PrincipalAccount."""
+    account = Ref("AWS::AccountId")
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": "*"},
+        "Action": KEY_USE,
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {
+                "kms:CallerAccount": account,
+                "aws:PrincipalAccount": account,
+                "kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com"),
+            }
+        },
+    }

@@ -28,6 +28,10 @@ from troposphere import If, Ref, Sub
 from generator.blocks.policy import BUCKET_READ, OBJECT_READ, Statement
 
 PROJECT_TAG = "sagemaker:project-name"
+# The data capture bucket of a target account: one per account and region, shared by every
+# project's endpoints there (SageMaker writes under <endpoint name>/<variant>/...). The endpoint
+# template (seedcode/modeldeploy/endpoint-config-template.yml) defaults DataCaptureUploadPath to it.
+DATA_CAPTURE_BUCKET = "sagemaker-datacapture-${AWS::AccountId}-${AWS::Region}"
 
 
 def trusted_service(service: str) -> Statement:
@@ -129,8 +133,9 @@ def image_pull() -> list[Statement]:
 
 
 def endpoint_runtime(prefix: str) -> list[Statement]:
-    """Logs of SageMaker endpoints, data capture in this account's default SageMaker bucket,
-    container metrics, and reading the rollback alarms."""
+    """Logs of SageMaker endpoints, data capture of the projects' endpoints into this account's
+    data capture bucket (their own <endpoint name>/ prefix), container metrics, and reading the
+    rollback alarms."""
     return [
         {
             "Sid": "EndpointLogs",
@@ -139,10 +144,12 @@ def endpoint_runtime(prefix: str) -> list[Statement]:
             "Resource": Sub("arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/aws/sagemaker/Endpoints/*"),
         },
         {
+            # Endpoint names start with the project name (<name>-<id>-<stage>). The bucket's key
+            # lets this account's principals use it through S3, so no KMS grant is needed here.
             "Sid": "DataCapture",
             "Effect": "Allow",
-            "Action": ["s3:PutObject", "s3:GetObject"],
-            "Resource": Sub("arn:${AWS::Partition}:s3:::sagemaker-*-${AWS::AccountId}/datacapture/*"),
+            "Action": "s3:PutObject",
+            "Resource": Sub(f"arn:${{AWS::Partition}}:s3:::sagemaker-datacapture-${{AWS::AccountId}}-*/${{{prefix}}}*"),
         },
         {
             # PutMetricData has no resource-level permissions; the namespace condition confines it.

@@ -8,7 +8,8 @@ by the resource they protect, identity policies by the role they belong to.
 `Grants.check(need)` answers like IAM does for the parts modelled here: an explicit Deny wins;
 across accounts both the principal's identity policy (when its template is known) and the
 resource's policy must allow; in the same account either may (a KMS key's policy is always
-required: its root statement hands the decision to IAM). Principals match as `*`, an account id,
+required: its root statement hands the decision to IAM, a statement naming the principal or "*"
+decides by itself). Principals match as `*`, an account id,
 an account root ARN (any principal of the account) or an exact role ARN; actions and resources
 match with `*` and `?` wildcards and policy variables (`${aws:PrincipalAccount}`,
 `${aws:PrincipalTag/<key>}` of a principal's session tags), in resources and condition values; conditions
@@ -152,7 +153,16 @@ class Grants:
         if "Deny" in (resource_side, identity_side):
             problems.append(f"explicitly denied: {need.describe()}")
         is_kms = any(s.body.get("_kms") for _, s in on_resource)
-        if cross_account or is_kms:
+        if is_kms and not cross_account and identity is not None and identity_side != "Allow":
+            # A key policy statement naming the principal (or "*" under conditions) is enough on
+            # its own; the account-root statement only hands the decision to IAM.
+            root = f"arn:{PARTITION}:iam::{owner}:root"
+            direct = [s for _, s in on_resource if root not in _list(_aws_principals(s.body))]
+            if _decide(direct, need, context, with_principal=True) != "Allow":
+                problems.append(f"the identity policy of {need.principal.arn} does not allow {need.describe()}")
+            elif resource_side != "Allow":
+                problems.append(f"no resource policy statement allows {need.describe()}")
+        elif cross_account or is_kms:
             if resource_side != "Allow":
                 problems.append(f"no resource policy statement allows {need.describe()}")
             # A known identity policy must allow it too (an unknown one, of a role no template
@@ -177,6 +187,11 @@ def _key_id(account: str, logical_id: str) -> str:
     from .resolve import key_id
 
     return key_id(account, logical_id)
+
+
+def _aws_principals(body: dict[str, Any]) -> Any:
+    principal = body.get("Principal")
+    return principal.get("AWS") if isinstance(principal, dict) else principal
 
 
 def _account_of(arn: str) -> str:

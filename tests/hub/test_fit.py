@@ -240,6 +240,16 @@ def build_version(resolved: dict) -> str:
     return f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package/{group}/1"
 
 
+def capture_object(w: World, endpoint: str = "churn-p-abcdef123456-staging") -> str:
+    bucket = w.staging["Outputs"]["DataCaptureBucketName"]
+    return f"arn:aws:s3:::{bucket}/{endpoint}/AllTraffic/2026/01/01/00/capture.jsonl"
+
+
+def capture_key(w: World) -> str:
+    key = w.staging["Resources"]["DataCaptureKey"]["PhysicalId"]
+    return f"arn:aws:kms:{REGION}:{STAGING}:key/{key}"
+
+
 def multi_object(w: World) -> str:
     return f"arn:aws:s3:::{w.multi['Outputs']['ArtifactBucketName']}/churn/model.tar.gz"
 
@@ -385,6 +395,12 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(STAGING_TESTER, "sagemaker:DescribeEndpoint", STAGING_ENDPOINT_ARN, "test"),
         need(STAGING_TESTER, "sagemaker:InvokeEndpoint", STAGING_ENDPOINT_ARN, "test"),
     ],
+    # The endpoint stack's default data capture destination, made by target-account-bootstrap.
+    "staging endpoints capture data into the account's data capture bucket": lambda w: [
+        need(STAGING_ENDPOINT, "s3:PutObject", capture_object(w), "capture"),
+        need(STAGING_ENDPOINT, "kms:GenerateDataKey", capture_key(w), "capture",
+             **VIA_S3, **{"kms:CallerAccount": STAGING}),
+    ],
     "the deployer creates models from hub versions": lambda w: [
         need(STAGING_DEPLOYER, "sagemaker:CreateModel", HUB_VERSION, "deploy"),
     ],
@@ -476,6 +492,12 @@ REFUSED: dict[str, Callable[[World], list[Need]]] = {
     ] + [
         need(STAGING_TESTER, "sagemaker:UpdateEndpoint", STAGING_ENDPOINT_ARN, "tester"),
         need(STAGING_TESTER, "s3:GetObject", build_object(w), "tester"),
+    ],
+    "captured data written by others than the project's endpoints": lambda w: [
+        need(STAGING_TESTER, "s3:PutObject", capture_object(w), "tester"),
+        need(STAGING_ENDPOINT, "s3:PutObject", capture_object(w, "fraud-p-1-staging"), "another project's prefix"),
+        need(in_org(f"arn:aws:iam::{PROD}:role/sagemaker-role-mlops", OU_PROD), "kms:GenerateDataKey", capture_key(w),
+             "another account", **VIA_S3, **{"kms:CallerAccount": PROD}),
     ],
     "other hub roles read the spoke": lambda w: [
         need(PUSH, "sagemaker:DescribeModelPackage", SPOKE_VERSION, "not the sync role"),
@@ -590,6 +612,18 @@ def test_what_must_stay_refused_is_refused(world, name):
             "kms:Decrypt",
         ),
         ("the pipeline tests the endpoints with the tester role", "", "TesterRole", "sts:AssumeRole"),
+        (
+            "staging endpoints capture data into the account's data capture bucket",
+            "ThisAccountUsesKeyThroughS3",
+            "DataCaptureKey",
+            "kms:GenerateDataKey",
+        ),
+        (
+            "staging endpoints capture data into the account's data capture bucket",
+            "DataCapture",
+            "SageMakerExecutionRole",
+            "s3:PutObject",
+        ),
         (
             "the deployer registers the endpoint with auto scaling",
             "ProjectEndpoints",

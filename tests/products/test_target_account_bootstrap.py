@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import load_template
+from conftest import ROOT, load_template
 from crossaccount_checks import (
     all_statements,
     as_list,
@@ -187,8 +187,9 @@ def test_execution_role_reads_artifacts_and_decrypts_with_the_shared_keys_only(r
                                                 {"Fn::Sub": "sagemaker-*-${DataScienceAccountId}-*"}]}
     writes = [(sid, a) for sid, s in found.items() for a in as_list(s["Action"]) if a.startswith("s3:Put")]
     assert writes == [("DataCapture", "s3:PutObject")]
+    # This account's data capture bucket, under the project endpoints' own prefixes.
     assert found["DataCapture"]["Resource"] == {
-        "Fn::Sub": "arn:${AWS::Partition}:s3:::sagemaker-*-${AWS::AccountId}/datacapture/*"}
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::sagemaker-datacapture-${AWS::AccountId}-*/${ProjectNamePrefix}*"}
 
 
 def test_deployer_operates_the_project_stacks_only(roles):
@@ -264,6 +265,38 @@ def test_deployer_can_register_the_endpoints_with_auto_scaling(roles):
     }
 
 
+def test_the_data_capture_bucket_is_encrypted_versioned_tls_only_and_the_endpoints_default(template):
+    """The endpoint stack's default capture destination must exist in every target account: this
+    stack makes it (nothing made sagemaker-<region>-<account> before)."""
+    resources = template["Resources"]
+    assert template["Conditions"]["CreatesDataCaptureBucket"] == {
+        "Fn::Equals": [{"Ref": "CreateDataCaptureBucket"}, "true"]}
+    assert template["Parameters"]["CreateDataCaptureBucket"]["Default"] == "true"
+    for logical_id in ("DataCaptureKey", "DataCaptureKeyAlias", "DataCaptureBucket", "DataCaptureBucketPolicy"):
+        assert resources[logical_id]["Condition"] == "CreatesDataCaptureBucket", logical_id
+    bucket = resources["DataCaptureBucket"]
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    props = bucket["Properties"]
+    assert props["BucketName"] == {"Fn::Sub": "sagemaker-datacapture-${AWS::AccountId}-${AWS::Region}"}
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    assert rule == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": {"Fn::GetAtt": ["DataCaptureKey", "Arn"]}}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert set(props["PublicAccessBlockConfiguration"].values()) == {True}
+    (tls,) = resources["DataCaptureBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    key = resources["DataCaptureKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    assert set(statements) == {"AccountAdministersKey", "ThisAccountUsesKeyThroughS3"}
+    assert statements["ThisAccountUsesKeyThroughS3"]["Condition"] == {"StringEquals": {
+        "kms:CallerAccount": {"Ref": "AWS::AccountId"}, "aws:PrincipalAccount": {"Ref": "AWS::AccountId"},
+        "kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
+    # The endpoint template's default destination is this bucket.
+    endpoint_template = (ROOT / "seedcode" / "modeldeploy" / "endpoint-config-template.yml").read_text()
+    assert "!Sub s3://sagemaker-datacapture-${AWS::AccountId}-${AWS::Region}\n" in endpoint_template
+    assert max(len(v) for (i, _), v in longest_names(template).items() if i == "DataCaptureBucket") <= 63
+
+
 def registry_arns(kind):
     """The data science account's registry, and a hub's when ModelRegistryAccountId is given."""
     return [
@@ -290,8 +323,14 @@ def test_deployer_creates_models_from_the_registry_accounts_packages(roles):
         assert read["Action"] == ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"]
 
 
+def role_statements(template):
+    """Statements of the roles' trust and identity policies (the data capture key and bucket
+    policies are checked on their own)."""
+    return [(i, w, s) for i, w, s in all_statements(template) if template["Resources"][i]["Type"] == "AWS::IAM::Role"]
+
+
 def test_no_wildcard_actions_and_no_writes_on_every_resource(template):
-    for logical_id, _where, statement in all_statements(template):
+    for logical_id, _where, statement in role_statements(template):
         assert statement["Effect"] == "Allow"
         for name in as_list(statement["Action"]):
             assert name != "*" and not name.endswith(":*"), (logical_id, statement)
@@ -301,7 +340,7 @@ def test_no_wildcard_actions_and_no_writes_on_every_resource(template):
 
 
 def test_every_resource_pattern_stays_in_this_account_or_the_named_ones(template):
-    for _logical_id, _where, statement in all_statements(template):
+    for _logical_id, _where, statement in role_statements(template):
         if "Resource" not in statement or statement["Resource"] == "*":
             continue
         if statement["Sid"] == "PullModelImages":  # SageMaker's image registries are AWS accounts

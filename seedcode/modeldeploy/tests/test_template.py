@@ -251,7 +251,8 @@ def test_model_comes_from_the_package_with_the_local_execution_role(build, templ
 def test_data_capture_destination(build, template):
     default = resources(template, stage_parameters(build, "prod"))["EndpointConfig"]["Properties"]
     capture = default["DataCaptureConfig"]
-    assert capture["DestinationS3Uri"] == "s3://sagemaker-us-east-1-123456789012/datacapture"
+    # target-account-bootstrap's bucket in each target account (nothing creates sagemaker-<region>-<account>).
+    assert capture["DestinationS3Uri"] == "s3://sagemaker-datacapture-123456789012-us-east-1"
     assert capture["EnableCapture"] is True and capture["InitialSamplingPercentage"] == "100"
     explicit = stage_parameters(build, "prod", DataCaptureUploadPath="s3://capture-bucket/churn")
     capture = resources(template, explicit)["EndpointConfig"]["Properties"]["DataCaptureConfig"]
