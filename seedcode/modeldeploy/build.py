@@ -9,7 +9,7 @@ Runs in the pipeline's build step (see ``buildspec.yml``). It
 2. for each stage (``staging``, ``prod``) merges the stage config file
    (``<stage>-config.json``) with the values only the pipeline knows (model
    package ARN, project name and id, execution role name, KMS key), checks the
-   result against the parameters of ``endpoint-config-template.yml``, and
+   result against the parameters and the ``Rules`` of ``endpoint-config-template.yml``, and
    writes it in the two formats the deploy actions need:
 
    * ``<stage>-config-export.json`` -- CloudFormation *TemplateConfiguration*
@@ -214,6 +214,53 @@ def validate_parameters(values: Mapping[str, str], declared: Mapping[str, Mappin
     return problems
 
 
+def check_rules(values: Mapping[str, str], template: Mapping[str, Any]) -> list[str]:
+    """Evaluate the template's ``Rules`` the way CloudFormation does before it creates or updates
+    a stack (parameters not given take their defaults); return one problem per failing assertion,
+    with its ``AssertDescription``.
+
+    The endpoint template's rules reject deployment settings that deploy fine but break the first
+    update of the endpoint (a canary or linear step too big for the fleet); checking them here
+    fails the build step instead of a stack (or every StackSet instance) minutes later.
+    """
+    declared = template.get("Parameters") or {}
+    full = {key: str(spec["Default"]) for key, spec in declared.items() if "Default" in spec}
+    full.update(values)
+    problems = []
+    for name, rule in (template.get("Rules") or {}).items():
+        if "RuleCondition" in rule and not _rule_value(rule["RuleCondition"], full):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not _rule_value(assertion["Assert"], full):
+                problems.append(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+    return problems
+
+
+def _rule_value(node: Any, values: Mapping[str, str]) -> Any:
+    """The value of a rule expression (only the functions CloudFormation allows in rules that the
+    template uses; anything else is an error, never a silent pass)."""
+    if isinstance(node, list):
+        return [_rule_value(item, values) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ((function, argument),) = node.items()
+    if function == "Ref":
+        return values[argument]
+    if function == "Fn::Equals":
+        left, right = (_rule_value(a, values) for a in argument)
+        return str(left) == str(right)
+    if function == "Fn::And":
+        return all(_rule_value(a, values) for a in argument)
+    if function == "Fn::Or":
+        return any(_rule_value(a, values) for a in argument)
+    if function == "Fn::Not":
+        return not _rule_value(argument[0], values)
+    if function == "Fn::Contains":
+        items, value = (_rule_value(a, values) for a in argument)
+        return str(value) in [str(item) for item in items]
+    raise ValueError(f"rule function {function} is not supported by build.py")
+
+
 # --------------------------------------------------------------------------
 # Computing the stage parameters (pure)
 # --------------------------------------------------------------------------
@@ -251,6 +298,7 @@ def compute_stage_parameters(
     execution_role_name: str | None,
     kms_key_arn: str | None,
     template_parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    template: Mapping[str, Any] | None = None,
 ) -> StageParameters:
     """Merge one stage config with the pipeline's values into a validated parameter set.
 
@@ -259,6 +307,8 @@ def compute_stage_parameters(
     set them. ``execution_role_name`` and ``kms_key_arn``, when given, override
     the stage config; otherwise the stage config's value is kept (KmsKeyArn
     then defaults to empty, meaning no customer managed key).
+
+    ``template`` (the whole endpoint template), when given, also checks its ``Rules``.
 
     Raises :class:`BuildError` listing every problem found.
     """
@@ -312,6 +362,8 @@ def compute_stage_parameters(
 
     if template_parameters is not None:
         problems.extend(validate_parameters(params, template_parameters))
+    if template is not None and not problems:
+        problems.extend(check_rules(params, template))
     if problems:
         raise BuildError(f"Stage {stage!r} has invalid parameters:\n  - " + "\n  - ".join(problems))
     return StageParameters(stage=stage, parameters=dict(sorted(params.items())), tags=dict(sorted(tags.items())))
@@ -422,7 +474,8 @@ def plan_build(
     stage_names = [job.stage for job in jobs]
     if len(set(stage_names)) != len(stage_names):
         raise BuildError(f"Stage listed twice: {stage_names}")
-    template_parameters = load_template_parameters(template_path)
+    template = load_template(template_path)
+    template_parameters = dict(template.get("Parameters") or {})
     # Read every config first: a typo in prod's file should fail the build
     # before anything is looked up or written.
     configs = {job.stage: read_json(job.import_config) for job in jobs}
@@ -447,6 +500,7 @@ def plan_build(
             ),
             kms_key_arn=resolve_stage_setting(job.stage, kms_key_arns, env, "KMS_KEY_ARN", known),
             template_parameters=template_parameters,
+            template=template,
         )
         outputs.append(StageOutput(job=job, parameters=parameters))
     return BuildPlan(model_package=package, outputs=tuple(outputs))

@@ -326,3 +326,96 @@ def test_every_taggable_resource_carries_the_project_tags(build, template):
         if resource["Type"] in taggable:
             tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
             assert tags == expected, name
+
+
+# --------------------------------------------------------------------------
+# Rules: traffic shifting sizes that fit the fleet
+# --------------------------------------------------------------------------
+
+CHECKED_SIZES = 10  # the rules list the fitting counts for INSTANCE_COUNT sizes 1-10
+COUNTS = range(1, 121)
+
+
+def fits(strategy: str, size: int, count: int, scaling: tuple[int, int] | None = None) -> bool:
+    """SageMaker's limits, as arithmetic: a canary at most 50% of the fleet, a linear step 10-50%.
+    With auto scaling the fleet may be anywhere between MinCapacity and MaxCapacity."""
+    if size > CHECKED_SIZES:
+        return True  # left to SageMaker
+    fleets = [count] if scaling is None else [count, *scaling]
+    if strategy == "CANARY":
+        return all(2 * size <= fleet for fleet in fleets)
+    low = [count] if scaling is None else [count, scaling[0]]
+    high = [count] if scaling is None else [count, scaling[1]]
+    return all(2 * size <= fleet for fleet in low) and all(fleet <= 10 * size for fleet in high)
+
+
+def rule_problems(build, template, **values):
+    return build.check_rules({k: str(v) for k, v in values.items()}, template)
+
+
+@pytest.mark.parametrize("strategy", ["CANARY", "LINEAR"])
+def test_instance_count_rules_match_the_arithmetic(build, template, strategy):
+    size_key = "CanarySize" if strategy == "CANARY" else "LinearStepSize"
+    for size in range(1, CHECKED_SIZES + 3):
+        for count in COUNTS:
+            problems = rule_problems(
+                build, template, DeploymentStrategy=strategy, TrafficShiftSizeType="INSTANCE_COUNT",
+                AutoScalingEnabled="false", EndpointInstanceCount=count, **{size_key: size})
+            assert (problems == []) is fits(strategy, size, count), (size, count, problems)
+
+
+@pytest.mark.parametrize("strategy", ["CANARY", "LINEAR"])
+def test_instance_count_rules_cover_the_fleet_auto_scaling_may_leave(build, template, strategy):
+    size_key = "CanarySize" if strategy == "CANARY" else "LinearStepSize"
+    for size in range(1, CHECKED_SIZES + 3):
+        for low in range(1, 41):
+            for high in (low, low + 1, 2 * low, 10 * size, 10 * size + 1):
+                if high < low:
+                    continue
+                problems = rule_problems(
+                    build, template, DeploymentStrategy=strategy, TrafficShiftSizeType="INSTANCE_COUNT",
+                    AutoScalingEnabled="true", EndpointInstanceCount=low, MinCapacity=low, MaxCapacity=high,
+                    **{size_key: size})
+                assert (problems == []) is fits(strategy, size, low, (low, high)), (size, low, high, problems)
+
+
+def test_a_single_instance_cannot_shift_traffic_by_instance_count(build, template):
+    """The reviewer's case: EndpointInstanceCount 1 breaks CANARY and LINEAR on the first update."""
+    for strategy, key in (("CANARY", "CanarySize"), ("LINEAR", "LinearStepSize")):
+        problems = rule_problems(build, template, DeploymentStrategy=strategy, TrafficShiftSizeType="INSTANCE_COUNT",
+                                 EndpointInstanceCount=1, MinCapacity=1, **{key: 1})
+        assert problems and all(strategy in p and "INSTANCE_COUNT" in p for p in problems), problems
+    assert rule_problems(build, template, DeploymentStrategy="ALL_AT_ONCE", EndpointInstanceCount=1) == []
+
+
+def test_capacity_percent_sizes_are_in_range(build, template):
+    for value in range(1, 101):
+        canary = rule_problems(build, template, DeploymentStrategy="CANARY", TrafficShiftSizeType="CAPACITY_PERCENT",
+                               CanarySize=value)
+        linear = rule_problems(build, template, DeploymentStrategy="LINEAR", TrafficShiftSizeType="CAPACITY_PERCENT",
+                               LinearStepSize=value)
+        assert (canary == []) is (value <= 50), value
+        assert (linear == []) is (10 <= value <= 50), value
+
+
+def test_the_stage_configs_pass_the_rules(build, template):
+    for stage in ("staging", "prod"):
+        assert build.check_rules(stage_parameters(build, stage), template) == []
+
+
+def test_the_build_step_fails_on_a_rule_with_its_description(build, template):
+    config = json.loads((REPO / "prod-config.json").read_text())
+    config["Parameters"].update(EndpointInstanceCount="1", MinCapacity="1")
+    with pytest.raises(build.BuildError, match="CanarySize must be at most half of EndpointInstanceCount"):
+        build.compute_stage_parameters(
+            "prod", config, model_package_arn=PACKAGE, project_name="churn", project_id="p-abc123",
+            execution_role_name="sagemaker-role-x", kms_key_arn=KMS,
+            template_parameters=declared_parameters(build), template=template,
+        )
+
+
+def test_rules_use_only_what_build_py_evaluates(template):
+    """build.py raises on a rule function it does not know; every rule runs through it above."""
+    text = json.dumps(template["Rules"])
+    functions = set(re.findall(r'"(Fn::\w+|Ref)"', text))
+    assert functions <= {"Fn::And", "Fn::Or", "Fn::Not", "Fn::Equals", "Fn::Contains", "Ref"}, functions
