@@ -32,7 +32,7 @@ LAUNCH_SERVICES = ["codebuild.amazonaws.com", "codepipeline.amazonaws.com", "eve
 MANAGED_PROJECT_ROLES = "service-role/AmazonSageMakerServiceCatalogProducts*"
 # Roles in other accounts the pipelines assume (target-account-bootstrap's names).
 DEPLOYER_ROLES = "sagemaker-*-deployer"
-EXECUTION_ROLES = "sagemaker-role-*"
+TESTER_ROLES = "sagemaker-*-tester"
 # Resource types the endpoint StackSets may hold (seedcode/modeldeploy/endpoint-config-template.yml).
 STACK_SET_RESOURCE_TYPES = ["AWS-SageMaker-*", "AWS-CloudWatch-*", "AWS-ApplicationAutoScaling-*"]
 
@@ -265,11 +265,12 @@ def pipeline_sagemaker(execution_role_pattern: str) -> list[Statement]:
 
 def pipeline_cross_account() -> list[Statement]:
     """cross-account-endpoint's CloudFormation actions assume the deployer role of each target
-    account; both deploy products' test steps assume the endpoints' execution role there."""
+    account; both deploy products' test steps assume the narrow tester role there (never the
+    endpoints' execution role, which trusts SageMaker only)."""
     return [
         allow("AssumeTargetAccountRoles", ["sts:AssumeRole"], [
             arn("iam", f"role/{DEPLOYER_ROLES}", region="", account="*"),
-            arn("iam", f"role/{EXECUTION_ROLES}", region="", account="*"),
+            arn("iam", f"role/{TESTER_ROLES}", region="", account="*"),
         ]),
     ]
 

@@ -499,7 +499,7 @@ PIPELINE_NEEDS = [
     ("organizations:ListDelegatedAdministrators", "*", {}),
     # Cross-account deploy and tests.
     ("sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/sagemaker-mlops-deployer", {}),
-    ("sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/sagemaker-role-mlops", {}),
+    ("sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/sagemaker-mlops-tester", {}),
 ]
 
 
@@ -515,8 +515,10 @@ def test_the_pipeline_role_assumes_only_target_account_bootstrap_roles(pipeline)
     (statement,) = assuming
     assert as_list(statement["Action"]) == ["sts:AssumeRole"]
     assert sorted(statement["Resource"]) == ["arn:aws:iam::*:role/sagemaker-*-deployer",
-                                             "arn:aws:iam::*:role/sagemaker-role-*"]
-    for role in ("OrganizationAccountAccessRole", "AWSControlTowerExecution", "Admin", "sagemaker-admin"):
+                                             "arn:aws:iam::*:role/sagemaker-*-tester"]
+    # Not the endpoints' execution role (it trusts SageMaker only), nor anything else.
+    for role in ("OrganizationAccountAccessRole", "AWSControlTowerExecution", "Admin", "sagemaker-admin",
+                 "sagemaker-role-mlops"):
         assert not allowing(pipeline, "sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/{role}"), role
 
 
