@@ -499,29 +499,23 @@ class Executor:
             delay = min(delay * 2, 10.0)
 
     def _share_share(self, ctx: _Context, action: Action) -> ActionOutcome:
-        d = action.details
-        expired, sleep = self._timer()
-        portfolio_id = ctx.portfolio_id(d["portfolio"])
-        response = self._share_call(lambda: ctx.clients.sc.create_portfolio_share(
-            PortfolioId=portfolio_id, OrganizationNode=d["OrganizationNode"],
-            SharePrincipals=d["SharePrincipals"], ShareTagOptions=d["ShareTagOptions"]), expired, sleep)
-        return self._wait_share(ctx, action, response.get("PortfolioShareToken"), expired, sleep)
+        return self._share_operation(ctx, action, "create_portfolio_share", with_flags=True)
 
     def _share_update(self, ctx: _Context, action: Action) -> ActionOutcome:
-        d = action.details
-        expired, sleep = self._timer()
-        portfolio_id = ctx.portfolio_id(d["portfolio"])
-        response = self._share_call(lambda: ctx.clients.sc.update_portfolio_share(
-            PortfolioId=portfolio_id, OrganizationNode=d["OrganizationNode"],
-            SharePrincipals=d["SharePrincipals"], ShareTagOptions=d["ShareTagOptions"]), expired, sleep)
-        return self._wait_share(ctx, action, response.get("PortfolioShareToken"), expired, sleep)
+        return self._share_operation(ctx, action, "update_portfolio_share", with_flags=True)
 
     def _share_unshare(self, ctx: _Context, action: Action) -> ActionOutcome:
+        return self._share_operation(ctx, action, "delete_portfolio_share", with_flags=False)
+
+    def _share_operation(self, ctx: _Context, action: Action, operation: str, with_flags: bool) -> ActionOutcome:
+        """One share call (create, update or delete), retried while busy, then polled to completion."""
         d = action.details
         expired, sleep = self._timer()
-        portfolio_id = ctx.portfolio_id(d["portfolio"])
-        response = self._share_call(lambda: ctx.clients.sc.delete_portfolio_share(
-            PortfolioId=portfolio_id, OrganizationNode=d["OrganizationNode"]), expired, sleep)
+        params = {"PortfolioId": ctx.portfolio_id(d["portfolio"]), "OrganizationNode": d["OrganizationNode"]}
+        if with_flags:
+            params.update(SharePrincipals=d["SharePrincipals"], ShareTagOptions=d["ShareTagOptions"])
+        call = getattr(ctx.clients.sc, operation)
+        response = self._share_call(lambda: call(**params), expired, sleep)
         return self._wait_share(ctx, action, response.get("PortfolioShareToken"), expired, sleep)
 
 
