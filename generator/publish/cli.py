@@ -8,6 +8,7 @@ with errors, org sharing not enabled...), 2 bad input (dist/manifest or options)
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -116,6 +117,22 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
 
     if not as_json:
         print(render_plan(planned.plan), file=stdout)
+    saved = getattr(args, "plan", None)
+    if apply and saved is not None:
+        try:
+            reviewed = json.loads(Path(saved).read_text())["plan"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return fail(EXIT_BAD_INPUT, f"{saved}: not a plan written by `plan --out` ({exc})")
+        differences = plan_differences(reviewed, planned.plan.to_dict())
+        if differences:
+            return fail(EXIT_FAILED, f"{saved}: the live state or the build changed since this plan was made "
+                        f"({differences}); run `plan` again and review it", plan=planned.plan)
+    out = getattr(args, "out", None)
+    if not apply and out is not None:
+        try:
+            Path(out).write_text(plan_json(planned.plan) + "\n")
+        except OSError as exc:
+            return fail(EXIT_BAD_INPUT, f"{out}: cannot be written: {exc.strerror}", nothing_changed=False)
     if planned.preflight:
         # the whole plan was shown; what stops it comes after it, and publish writes nothing
         return fail(EXIT_FAILED, "\n".join(planned.preflight), plan=planned.plan)
@@ -134,6 +151,25 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
     if not result.ok or result.warnings:
         return EXIT_FAILED
     return EXIT_OK
+
+
+def plan_differences(reviewed: dict, current: dict) -> str:
+    """What differs between a saved plan and the one the live state gives now ('' when nothing):
+    the options and each region's actions; notes, counts and the dist path do not count."""
+
+    def essence(plan: dict) -> tuple:
+        regions = [(r["region"], r["bucket"], json.dumps(r["actions"], sort_keys=True, default=str))
+                   for r in plan.get("regions", [])]
+        return json.dumps(plan.get("options"), sort_keys=True, default=str), regions
+
+    old_options, old_regions = essence(reviewed)
+    new_options, new_regions = essence(json.loads(json.dumps(current, default=str)))
+    if old_options != new_options:
+        return "the publish options differ"
+    if [r[:2] for r in old_regions] != [r[:2] for r in new_regions]:
+        return "the regions or buckets differ"
+    changed = [new[0] for old, new in zip(old_regions, new_regions, strict=True) if old[2] != new[2]]
+    return f"the actions differ in {', '.join(changed)}" if changed else ""
 
 
 def run_plan(args: argparse.Namespace, **kwargs) -> int:

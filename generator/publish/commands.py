@@ -75,6 +75,8 @@ def register(subparsers) -> None:
         description="Read the live Service Catalog/S3 state and print the actions publish would take.",
     )
     _add_options(plan)
+    plan.add_argument("--out", type=Path, default=None, metavar="FILE",
+                      help="also write the plan as JSON to FILE, for `publish --plan FILE`")
     plan.set_defaults(func=_deferred("run_plan"))
     publish = subparsers.add_parser(
         "publish",
@@ -83,4 +85,6 @@ def register(subparsers) -> None:
         "to the state described by dist/manifest.json.",
     )
     _add_options(publish)
+    publish.add_argument("--plan", type=Path, default=None, metavar="FILE",
+                         help="apply only if the live state still gives exactly the plan saved by `plan --out FILE`")
     publish.set_defaults(func=_deferred("run_publish"))

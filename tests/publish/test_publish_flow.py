@@ -1089,3 +1089,42 @@ def test_mixed_studio_visibility(double, tmp_path, run_cli):
     spec["portfolios"]["data-science"]["products"] = ["model-deploy", "batch-inference"]
     assert run_cli("publish", build_dist(tmp_path / "b", spec)).code == 0
     assert tagged() == {"model-build": "true", "batch-inference": None, "model-deploy": None}
+
+
+# ------------------------------------------------------------------------------ a reviewed plan, applied later
+
+
+def test_publish_applies_a_saved_plan_that_still_holds(double, dist, run_cli, tmp_path):
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", dist, "--out", str(saved)).code == 0
+    assert double.writes() == [] and json.loads(saved.read_text())["plan"]["counts"]["share"] == 4
+    run = run_cli("publish", dist, "--plan", str(saved))
+    assert run.code == 0, run.err + run.out
+    assert "CreatePortfolio" in write_ops(double)
+
+
+def test_publish_refuses_a_saved_plan_the_live_state_no_longer_gives(double, dist, run_cli, tmp_path):
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", dist, "--out", str(saved)).code == 0
+    assert run_cli("publish", dist).code == 0  # someone else published in between
+    writes = len(double.writes())
+    run = run_cli("publish", dist, "--plan", str(saved))
+    assert run.code == 1
+    assert "the live state or the build changed since this plan was made (the actions differ in us-east-1)" in run.err
+    assert len(double.writes()) == writes  # nothing applied
+
+
+def test_publish_refuses_a_saved_plan_for_other_options(double, dist, run_cli, tmp_path):
+    saved = tmp_path / "plan.json"
+    assert run_cli("plan", dist, "--out", str(saved)).code == 0
+    run = run_cli("publish", dist, "--plan", str(saved), "--keep-versions", "7")
+    assert run.code == 1 and "the publish options differ" in run.err
+    assert double.writes() == []
+
+
+def test_publish_with_an_unreadable_plan_is_bad_input(double, dist, run_cli, tmp_path):
+    saved = tmp_path / "plan.json"
+    saved.write_text("not json")
+    run = run_cli("publish", dist, "--plan", str(saved))
+    assert run.code == 2 and "not a plan written by `plan --out`" in run.err
+    assert double.writes() == []
