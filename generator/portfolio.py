@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+from generator.awsids import ACCOUNT_ID, IAM_ARN, IAM_PATTERN_ARN, ORG_ID, OU_ID, ROLE_ARN, ROLE_NAME, ROOT_ID
 from generator.errors import InputError, Problem
 
 LAUNCH_ROLE = "AmazonSageMakerServiceCatalogProductsLaunchRole"
@@ -24,17 +25,6 @@ MAX_TAGS = 20  # Service Catalog quota per portfolio
 OWN_TAGS = 1  # the publisher's identity tag counts towards that quota
 MAX_TAG_OPTIONS = 25
 MAX_PATTERN_PRINCIPALS = 10
-
-PARTITION = r"aws|aws-cn|aws-us-gov"
-OU_ID = re.compile(r"^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$")
-ROOT_ID = re.compile(r"^r-[0-9a-z]{4,32}$")
-ORG_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
-ACCOUNT_ID = re.compile(r"^\d{12}$")
-IAM_NAME = r"([\w+=,.@-]+/)*[\w+=,.@-]{1,128}"
-IAM_ARN = re.compile(rf"^arn:({PARTITION}):iam::\d{{12}}:(role|user|group)/{IAM_NAME}$")
-IAM_PATTERN_ARN = re.compile(rf"^arn:({PARTITION}):iam:::(role|user|group)/[\w+=,.@*?/-]+$")
-ROLE_ARN = re.compile(rf"^arn:({PARTITION}):iam::\d{{12}}:role/{IAM_NAME}$")
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 _TEXT = {"type": "string"}
 _FLAG = {"type": "boolean"}

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.awsids import IAM_ARN, IAM_PATTERN_ARN, ROLE_ARN, ROLE_NAME, SHARE_VALUE
+
 __all__ = [
     "ManifestError",
     "Seed",
@@ -42,15 +44,6 @@ MAX_TEMPLATE_BYTES = 1_000_000  # CloudFormation: template body in S3
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}")
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
-IAM_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:(role|user|group)/[\w+=,.@/-]+")
-IAM_PATTERN_ARN = re.compile(r"arn:aws[a-z-]*:iam:::(role|user|group)/[\w+=,.@/*?-]+")
-SHARE_VALUE = {
-    "ORGANIZATION": re.compile(r"o-[a-z0-9]{10,32}"),
-    "ORGANIZATIONAL_UNIT": re.compile(r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}"),
-    "ACCOUNT": re.compile(r"[0-9]{12}"),
-}
 SUPPORT_URL = re.compile(r"https?://\S+")
 
 
