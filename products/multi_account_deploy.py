@@ -109,8 +109,10 @@ def template() -> Template:
     key, alias = t.add_resource(encryption_key(
         "ArtifactKey", "Encrypts the model-deploy artifacts and models of a SageMaker project.", tags,
         key_use_for(roles, sid="ProjectRolesUseKey"),
-        crossaccount.only_roles(crossaccount.key_read_for_org_paths(target_ous, sid="TargetOUsDecrypt"),
-                                *execution_roles),
+        crossaccount.only_roles(
+            crossaccount.key_read_for_org_paths("OrganizationId", target_ous, sid="TargetOUsDecrypt"),
+            *execution_roles,
+        ),
         alias=project_name("modeldeploy", prefix="alias/sagemaker-"),
     ))
     key.Condition = alias.Condition = "CreatesKey"
@@ -122,7 +124,9 @@ def template() -> Template:
     bucket, _ = t.add_resource(encrypted_bucket(
         "ArtifactBucket", bucket_name(f"sagemaker-${{{PROJECT_ID}}}"), key, tags,
         crossaccount.only_roles(
-            crossaccount.bucket_read_for_org_paths("ArtifactBucket", target_ous, sid="TargetOUsReadArtifacts"),
+            crossaccount.bucket_read_for_org_paths(
+                "ArtifactBucket", "OrganizationId", target_ous, sid="TargetOUsReadArtifacts"
+            ),
             *execution_roles),
     ))
     keys.use_key_for_bucket(bucket, key_arn)

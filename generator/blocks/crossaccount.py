@@ -3,10 +3,14 @@ CodePipeline actions that run in another account, and model registries in a hub 
 
 A resource here is opened to other accounts in one of two ways, and never with a bare `*`:
 
-* by organization path: `Principal: {"AWS": "*"}` always with the condition
-  `ForAnyValue:StringLike: {aws:PrincipalOrgPaths: ["o-xxx/*/ou-xxx/*", ...]}`, which matches
+* by organization path: `Principal: {"AWS": "*"}` always with the conditions
+  `StringEquals: {aws:PrincipalOrgID: o-xxx}` and
+  `ForAnyValue:StringLike: {aws:PrincipalOrgPaths: ["o-xxx/*/ou-xxx/*", ...]}`, which match
   principals of accounts in those OUs or any OU nested in them (what a service-managed StackSet
-  targeting the OU deploys to);
+  targeting the OU deploys to). The fixed organization id is what keeps S3 from counting the
+  bucket policy as public: S3 ignores conditions with wildcards (the org paths, the role name
+  patterns) when it decides, and a bucket that blocks public policies rejects a public one, so the
+  stack would fail (S3 user guide, "The meaning of public");
 * by account id: the account roots of exactly the accounts named.
 
 Model package groups may be given as a name (this account) or as an ARN (a hub account's
@@ -113,20 +117,25 @@ def ou_paths(organization: str, *ous: str) -> list[Sub]:
     return [Sub(f"${{{organization}}}/*/${{{ou}}}/*") for ou in ous]
 
 
-def in_org_paths(paths: list[Any]) -> dict[str, Any]:
-    """The condition that confines a `*` principal to accounts under `paths`."""
-    return {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": paths}}
+def in_org_paths(organization: str, paths: list[Any]) -> dict[str, Any]:
+    """The conditions that confine a `*` principal to accounts under `paths` of the organization
+    held by parameter `organization` (a fixed value: S3 then does not count the policy as public)."""
+    return {
+        "StringEquals": {"aws:PrincipalOrgID": Ref(organization)},
+        "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": paths},
+    }
 
 
-def for_org_paths(sid: str, actions: list[str], resources: Any, paths: list[Any]) -> Statement:
-    """A resource-policy statement for principals of accounts under `paths` only."""
+def for_org_paths(sid: str, actions: list[str], resources: Any, organization: str, paths: list[Any]) -> Statement:
+    """A resource-policy statement for principals of accounts under `paths` of the organization
+    held by parameter `organization` only."""
     return {
         "Sid": sid,
         "Effect": "Allow",
         "Principal": {"AWS": "*"},
         "Action": actions,
         "Resource": resources,
-        "Condition": in_org_paths(paths),
+        "Condition": in_org_paths(organization, paths),
     }
 
 
@@ -150,13 +159,15 @@ def only_roles(statement: Statement, *names: str) -> Statement:
                                        "ArnLike": {"aws:PrincipalArn": [role_pattern(n) for n in names]}}}
 
 
-def bucket_read_for_org_paths(bucket: Any, paths: list[Any], sid: str = "ReadForOrgPaths") -> Statement:
+def bucket_read_for_org_paths(
+    bucket: Any, organization: str, paths: list[Any], sid: str = "ReadForOrgPaths"
+) -> Statement:
     arn = GetAtt(bucket, "Arn")
-    return for_org_paths(sid, OBJECT_READ + BUCKET_READ, [arn, Sub("${Bucket}/*", Bucket=arn)], paths)
+    return for_org_paths(sid, OBJECT_READ + BUCKET_READ, [arn, Sub("${Bucket}/*", Bucket=arn)], organization, paths)
 
 
-def key_read_for_org_paths(paths: list[Any], sid: str = "DecryptForOrgPaths") -> Statement:
-    return for_org_paths(sid, KEY_READ, "*", paths)
+def key_read_for_org_paths(organization: str, paths: list[Any], sid: str = "DecryptForOrgPaths") -> Statement:
+    return for_org_paths(sid, KEY_READ, "*", organization, paths)
 
 
 # --- Accounts and roles elsewhere ---------------------------------------------------------------

@@ -97,9 +97,14 @@ def assert_no_open_principals(template: dict) -> None:
 
 
 def org_paths_condition(*ous: str) -> dict:
-    return {"ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [
-        {"Fn::Sub": f"${{OrganizationId}}/*/${{{ou}}}/*"} for ou in ous
-    ]}}
+    """The organization (a fixed value, which keeps S3 from counting a bucket policy as public)
+    and the OUs' paths."""
+    return {
+        "StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}},
+        "ForAnyValue:StringLike": {"aws:PrincipalOrgPaths": [
+            {"Fn::Sub": f"${{OrganizationId}}/*/${{{ou}}}/*"} for ou in ous
+        ]},
+    }
 
 
 # --- Pipelines -------------------------------------------------------------------------------
