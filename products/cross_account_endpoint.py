@@ -126,6 +126,10 @@ def template() -> Template:
         "ArtifactKey", "Encrypts the cross-account model-deploy artifacts of a SageMaker project.", tags,
         key_use_for(roles, sid="ProjectRolesUseKey"),
         key_use_for(targets, KEY_READ, sid="TargetAccountsDecrypt"),
+        # The key may also encrypt the endpoints' volumes (KmsKeyArn of a stage config): the
+        # deployer's CreateEndpointConfig has SageMaker create a grant for the instances
+        # (target-account-bootstrap's GrantVolumeKeysToSageMaker is the identity side).
+        keys.grant_for_aws_resources(targets, sid="TargetAccountsGrantToSageMaker"),
         alias=project_name("modeldeploy", prefix="alias/sagemaker-"),
     ))
 

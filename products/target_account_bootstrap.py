@@ -102,12 +102,31 @@ def template() -> Template:
 
     tags = Tags({"smcat:product": PRODUCT_NAME})
     pipeline_role = crossaccount.role_in_account("DataScienceAccountId", "PipelineRoleName")
-    buckets = If("HasBucketPattern", Ref("ArtifactBucketPattern"), Sub("sagemaker-*-${DataScienceAccountId}-*"))
+    data_science = Ref("DataScienceAccountId")
+    # Project buckets are sagemaker-<project id>-<account>-<region> (generator/blocks/storage.py), a
+    # hub's sagemaker-<hub>-<account>-<region>: read those of the data science account, and of the
+    # registry account when one is given (a hub's pulled models), unless a pattern replaces both.
+    buckets = If(
+        "HasBucketPattern",
+        [Ref("ArtifactBucketPattern")],
+        [
+            "sagemaker-*-${DataScienceAccountId}-*",
+            If("HasRegistryAccount", "sagemaker-*-${ModelRegistryAccountId}-*", Ref("AWS::NoValue")),
+        ],
+    )
     # Model registries: the data science account's, and a hub's when ModelRegistryAccountId is given.
     packages, groups = (
         targetaccount.in_registry_accounts(kind, "DataScienceAccountId", "ModelRegistryAccountId", "HasRegistryAccount")
         for kind in ("model-package", "model-package-group")
     )
+    # Customer keys an endpoint config may name for its volume: this account's, and the data
+    # science and registry accounts' (a project's shared key); each key's policy decides too.
+    volume_keys = [
+        Sub("arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*"),
+        Sub("arn:${AWS::Partition}:kms:*:${DataScienceAccountId}:key/*"),
+        If("HasRegistryAccount", Sub("arn:${AWS::Partition}:kms:*:${ModelRegistryAccountId}:key/*"),
+           Ref("AWS::NoValue")),
+    ]
     reading = [
         *targetaccount.artifact_read(buckets),
         targetaccount.key_decrypt_through_s3("DataScienceAccountId", "ModelRegistryAccountId", "HasRegistryAccount"),
@@ -146,7 +165,7 @@ def template() -> Template:
         "TesterRole",
         RoleName=Sub("sagemaker-${RoleSuffix}-tester"),
         Description="Tests the SageMaker endpoints of the data science account's projects (describe, invoke).",
-        AssumeRolePolicyDocument=policy_document(targetaccount.trusted_role(pipeline_role)),
+        AssumeRolePolicyDocument=policy_document(targetaccount.trusted_role(data_science, pipeline_role)),
         Policies=[iam.Policy(PolicyName="endpoint-tests", PolicyDocument=policy_document(
             *targetaccount.endpoint_tests("ProjectNamePrefix")))],
         Tags=tags,
@@ -160,7 +179,7 @@ def template() -> Template:
         RoleName=Sub("sagemaker-${RoleSuffix}-deployer"),
         Description="Deploys SageMaker endpoint stacks of the data science account's projects.",
         AssumeRolePolicyDocument=policy_document(
-            targetaccount.trusted_role(pipeline_role),
+            targetaccount.trusted_role(data_science, pipeline_role),
             targetaccount.trusted_service("cloudformation.amazonaws.com"),
         ),
         Policies=[iam.Policy(PolicyName="endpoint-deployment", PolicyDocument=policy_document(
@@ -168,6 +187,7 @@ def template() -> Template:
             *targetaccount.pass_roles(GetAtt(execution_role, "Arn"), deployer_arn),
             *targetaccount.project_endpoints("ProjectNamePrefix"),
             targetaccount.registry_models(packages),
+            *targetaccount.volume_keys(volume_keys),
             *targetaccount.endpoint_alarms_and_scaling("ProjectNamePrefix"),
             *reading,
         ))],

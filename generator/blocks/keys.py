@@ -65,3 +65,20 @@ def use_through_s3_for_this_account(sid: str) -> Statement:
             }
         },
     }
+
+
+def grant_for_aws_resources(principals: Any, sid: str) -> Statement:
+    """Key-policy statement: `principals` may create grants on the key for AWS resources only
+    (kms:GrantIsForAWSResource: the grant is made by an AWS service integrated with KMS on their
+    behalf, e.g. SageMaker for an endpoint's storage volume; AWS KMS developer guide,
+    "AWS KMS condition keys")."""
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": principals},
+        # Only CreateGrant: DescribeKey requests carry no kms:GrantIsForAWSResource, so the
+        # condition would refuse them (give DescribeKey in its own statement).
+        "Action": "kms:CreateGrant",
+        "Resource": "*",
+        "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+    }

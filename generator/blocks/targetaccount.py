@@ -38,22 +38,43 @@ def trusted_service(service: str) -> Statement:
     return {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
 
 
-def trusted_role(role_arn: Any) -> Statement:
-    """Exactly one role (of another account) may assume this one. No ExternalId: CodePipeline's
-    cross-account actions cannot pass one."""
-    return {"Effect": "Allow", "Principal": {"AWS": role_arn}, "Action": "sts:AssumeRole"}
+def trusted_role(account: Any, role_arn: Any) -> Statement:
+    """Exactly one role of `account` may assume this one. The principal is the account, the role
+    an `aws:PrincipalArn` condition: IAM rejects a trust policy naming a role that does not exist
+    yet ("Invalid principal in policy"; IAM user guide, "AWS JSON policy elements: Principal",
+    role principals), and target accounts are set up before the data science account's roles.
+    The data science account's role still needs its own sts:AssumeRole grant (cross-account).
+    No ExternalId: CodePipeline's cross-account actions cannot pass one."""
+    return {
+        "Effect": "Allow",
+        "Principal": {"AWS": account},
+        "Action": "sts:AssumeRole",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn}},
+    }
 
 
 # --- Reading the data science account's artifacts ---------------------------------------------
 
 
-def artifact_read(bucket_pattern: Any) -> list[Statement]:
-    """Objects and listing of the buckets matching `bucket_pattern` (a Sub-able bucket name)."""
-    bucket = Sub("arn:${AWS::Partition}:s3:::${Pattern}", Pattern=bucket_pattern)
-    objects = Sub("arn:${AWS::Partition}:s3:::${Pattern}/*", Pattern=bucket_pattern)
+def artifact_read(buckets: Any) -> list[Statement]:
+    """Objects and listing of the buckets matching `buckets`: a list of bucket names or patterns
+    (`${Parameter}` strings, Refs, or `If(condition, name, AWS::NoValue)`), or an `If` choosing
+    between two such lists."""
+    def arns(items: Any, suffix: str) -> Any:
+        if isinstance(items, list):
+            return [arns(item, suffix) for item in items]
+        if isinstance(items, If):
+            condition, yes, no = items.data["Fn::If"]
+            return If(condition, arns(yes, suffix), arns(no, suffix))
+        if isinstance(items, str):
+            return Sub(f"arn:${{AWS::Partition}}:s3:::{items}{suffix}")
+        if isinstance(items, Ref) and items.data["Ref"] == "AWS::NoValue":
+            return items
+        return Sub(f"arn:${{AWS::Partition}}:s3:::${{Pattern}}{suffix}", Pattern=items)
+
     return [
-        {"Sid": "ReadArtifactObjects", "Effect": "Allow", "Action": OBJECT_READ, "Resource": objects},
-        {"Sid": "ListArtifactBuckets", "Effect": "Allow", "Action": BUCKET_READ, "Resource": bucket},
+        {"Sid": "ReadArtifactObjects", "Effect": "Allow", "Action": OBJECT_READ, "Resource": arns(buckets, "/*")},
+        {"Sid": "ListArtifactBuckets", "Effect": "Allow", "Action": BUCKET_READ, "Resource": arns(buckets, "")},
     ]
 
 
@@ -86,6 +107,25 @@ def in_registry_accounts(kind: str, account: str, hub_account: str, hub_conditio
         return Sub(f"arn:${{AWS::Partition}}:sagemaker:*:${{{parameter}}}:{kind}/*")
 
     return [arn(account), If(hub_condition, arn(hub_account), Ref("AWS::NoValue"))]
+
+
+def volume_keys(key_arns: list[Any]) -> list[Statement]:
+    """An endpoint config with a KmsKeyId (a customer key for the instance storage volume): SageMaker
+    checks the key and creates a grant on it for the endpoint's instances as the caller
+    (CreateEndpointConfig KmsKeyId: "The KMS key policy must grant permission to the IAM role that
+    you specify in your CreateEndpoint, UpdateEndpoint requests"). Grants only for AWS resources
+    (kms:GrantIsForAWSResource, AWS KMS developer guide, condition keys), so the role cannot grant
+    the key to a principal of its choice. The key's own policy must allow the same."""
+    return [
+        {"Sid": "DescribeVolumeKeys", "Effect": "Allow", "Action": "kms:DescribeKey", "Resource": key_arns},
+        {
+            "Sid": "GrantVolumeKeysToSageMaker",
+            "Effect": "Allow",
+            "Action": "kms:CreateGrant",
+            "Resource": key_arns,
+            "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
+        },
+    ]
 
 
 def registry_read(packages: list[Any], groups: list[Any]) -> Statement:
@@ -160,12 +200,23 @@ def endpoint_runtime(prefix: str) -> list[Statement]:
             "Condition": {"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
         },
         {
-            # Read-only; blue/green rollback watches the endpoint's alarms.
+            # Blue/green rollback watches the endpoint's alarms; the endpoint template names them
+            # after the project (<prefix>...). DescribeAlarms takes the alarm resource type
+            # (Service Authorization Reference, Amazon CloudWatch: DescribeAlarms, alarm*).
             "Sid": "ReadRollbackAlarms",
             "Effect": "Allow",
             "Action": "cloudwatch:DescribeAlarms",
-            "Resource": "*",
+            "Resource": project_alarms(prefix),
         },
+    ]
+
+
+def project_alarms(prefix: str) -> list[Sub]:
+    """The endpoint template's rollback alarms (named after the project) and the alarms target
+    tracking scaling makes for the projects' endpoints."""
+    return [
+        Sub(f"arn:${{AWS::Partition}}:cloudwatch:*:${{AWS::AccountId}}:alarm:${{{prefix}}}*"),
+        Sub(f"arn:${{AWS::Partition}}:cloudwatch:*:${{AWS::AccountId}}:alarm:TargetTracking-endpoint/${{{prefix}}}*"),
     ]
 
 
@@ -282,9 +333,12 @@ def project_endpoints(prefix: str) -> list[Statement]:
             # The endpoint's config is a resource of CreateEndpoint and UpdateEndpoint too.
             "Sid": "UseAndDeleteTaggedModelsAndConfigs",
             "Effect": "Allow",
+            # AddTags/DeleteTags: a tag-only change of a model or endpoint config is an update in
+            # place (CloudFormation's handlers tag the existing resource; both are immutable
+            # otherwise), and it may not carry the project tag in the request.
             "Action": [
                 "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint",
-                "sagemaker:DeleteModel", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteTags",
+                "sagemaker:DeleteModel", "sagemaker:DeleteEndpointConfig", "sagemaker:AddTags", "sagemaker:DeleteTags",
             ],
             "Resource": generated,
             "Condition": {"StringLike": {f"aws:ResourceTag/{PROJECT_TAG}": Sub(tagged)}},
@@ -300,27 +354,23 @@ def project_endpoints(prefix: str) -> list[Statement]:
 
 def endpoint_alarms_and_scaling(prefix: str) -> list[Statement]:
     """The endpoint template's rollback alarms (named after the project) and its auto scaling."""
-    alarms = [
-        Sub(f"arn:${{AWS::Partition}}:cloudwatch:*:${{AWS::AccountId}}:alarm:${{{prefix}}}*"),
-        Sub(f"arn:${{AWS::Partition}}:cloudwatch:*:${{AWS::AccountId}}:alarm:TargetTracking-endpoint/${{{prefix}}}*"),
-    ]
     return [
         {
             "Sid": "ProjectAlarms",
             "Effect": "Allow",
             "Action": [
-                "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource",
-                "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource",
+                "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource",
             ],
-            "Resource": alarms,
+            "Resource": project_alarms(prefix),
         },
         {
-            # Read-only calls without resource-level permissions (alarm and scaling descriptions,
-            # metric data for target tracking).
-            "Sid": "DescribeAlarmsAndScaling",
+            # Read-only calls without resource-level permissions (scaling descriptions, metric
+            # data for target tracking).
+            "Sid": "DescribeScaling",
             "Effect": "Allow",
             "Action": [
-                "cloudwatch:DescribeAlarms", "cloudwatch:GetMetricData",
+                "cloudwatch:GetMetricData",
                 "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
                 "application-autoscaling:DescribeScalingActivities", "application-autoscaling:DescribeScheduledActions",
             ],

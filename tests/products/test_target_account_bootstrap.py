@@ -18,11 +18,18 @@ from crossaccount_checks import (
 )
 
 PIPELINE_ROLE = {"Fn::Sub": "arn:${AWS::Partition}:iam::${DataScienceAccountId}:role/${PipelineRoleName}"}
+# The pipeline role is trusted through its account and an aws:PrincipalArn condition: IAM rejects a
+# trust policy naming a role that does not exist yet, and target accounts are set up first.
+TRUSTS_PIPELINE_ROLE = {
+    "Effect": "Allow",
+    "Principal": {"AWS": {"Ref": "DataScienceAccountId"}},
+    "Action": "sts:AssumeRole",
+    "Condition": {"ArnEquals": {"aws:PrincipalArn": PIPELINE_ROLE}},
+}
 # Every Allow on Resource "*" and why "*" is the only choice (read-only or no resource type).
 STAR_ALLOWED = {
     "cloudwatch:PutMetricData",  # no resource type; confined by cloudwatch:namespace
     "ecr:GetAuthorizationToken",  # no resource type; a registry login token
-    "cloudwatch:DescribeAlarms",
     "cloudwatch:GetMetricData",
     "cloudformation:ValidateTemplate",
     "cloudformation:GetTemplateSummary",
@@ -115,9 +122,7 @@ def test_execution_role_trusts_sagemaker_only(roles):
 
 def test_tester_role_is_trusted_by_the_pipeline_role_and_only_describes_and_invokes(template, roles):
     tester = roles["TesterRole"]["Properties"]
-    assert tester["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Effect": "Allow", "Principal": {"AWS": PIPELINE_ROLE}, "Action": "sts:AssumeRole"},
-    ]
+    assert tester["AssumeRolePolicyDocument"]["Statement"] == [TRUSTS_PIPELINE_ROLE]
     assert policy(roles["TesterRole"]) == {
         "TestProjectEndpoints": {
             "Sid": "TestProjectEndpoints",
@@ -147,11 +152,11 @@ def test_tester_role_is_trusted_by_the_pipeline_role_and_only_describes_and_invo
 def test_deployer_trusts_the_pipeline_role_and_cloudformation_only(roles):
     trust = roles["DeployerRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust == [
-        {"Effect": "Allow", "Principal": {"AWS": PIPELINE_ROLE}, "Action": "sts:AssumeRole"},
+        TRUSTS_PIPELINE_ROLE,
         {"Effect": "Allow", "Principal": {"Service": "cloudformation.amazonaws.com"}, "Action": "sts:AssumeRole"},
     ]
     # CodePipeline cannot pass an ExternalId, so none is required.
-    assert all("Condition" not in s for s in trust)
+    assert not any("sts:ExternalId" in str(s) for s in trust)
 
 
 def test_roles_decrypt_with_the_registry_accounts_keys_through_s3_and_listed_extra_keys(template, roles):
@@ -181,10 +186,16 @@ def test_roles_decrypt_with_the_registry_accounts_keys_through_s3_and_listed_ext
 def test_execution_role_reads_artifacts_and_decrypts_with_the_shared_keys_only(roles):
     found = policy(roles["SageMakerExecutionRole"])
     assert found["ReadArtifactObjects"]["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
-    buckets = found["ReadArtifactObjects"]["Resource"]["Fn::Sub"]
-    assert buckets[0] == "arn:${AWS::Partition}:s3:::${Pattern}/*"
-    assert buckets[1]["Pattern"] == {"Fn::If": ["HasBucketPattern", {"Ref": "ArtifactBucketPattern"},
-                                                {"Fn::Sub": "sagemaker-*-${DataScienceAccountId}-*"}]}
+    # The given pattern, or by default the project buckets of the data science account and the
+    # buckets of the registry account (a hub's pulled models).
+    assert found["ReadArtifactObjects"]["Resource"] == {"Fn::If": [
+        "HasBucketPattern",
+        [{"Fn::Sub": ["arn:${AWS::Partition}:s3:::${Pattern}/*", {"Pattern": {"Ref": "ArtifactBucketPattern"}}]}],
+        [{"Fn::Sub": "arn:${AWS::Partition}:s3:::sagemaker-*-${DataScienceAccountId}-*/*"},
+         {"Fn::If": ["HasRegistryAccount",
+                     {"Fn::Sub": "arn:${AWS::Partition}:s3:::sagemaker-*-${ModelRegistryAccountId}-*/*"},
+                     {"Ref": "AWS::NoValue"}]}],
+    ]}
     writes = [(sid, a) for sid, s in found.items() for a in as_list(s["Action"]) if a.startswith("s3:Put")]
     assert writes == [("DataCapture", "s3:PutObject")]
     # This account's data capture bucket, under the project endpoints' own prefixes.
@@ -253,7 +264,7 @@ def test_deployer_can_register_the_endpoints_with_auto_scaling(roles):
     assert scale["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:application-autoscaling:*:${AWS::AccountId}:scalable-target/*"}
     assert {"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
-            "application-autoscaling:DescribeScalingActivities"} <= set(found["DescribeAlarmsAndScaling"]["Action"])
+            "application-autoscaling:DescribeScalingActivities"} <= set(found["DescribeScaling"]["Action"])
     assert found["EndpointScalingServiceLinkedRole"] == {
         "Sid": "EndpointScalingServiceLinkedRole",
         "Effect": "Allow",
