@@ -233,11 +233,15 @@ def pipeline_artifacts() -> list[Statement]:
     """Pipeline artifacts, packaged templates and model data in the project buckets (sagemaker-*;
     another region's artifact bucket of cross-account-endpoint must be named so too). The keys'
     policies grant this role their use."""
+    # Bucket names are global: a sagemaker-* bucket of any other account would match the name, so
+    # the owner must be this account too (aws:ResourceAccount, IAM global condition keys; S3
+    # supports it for bucket and object actions).
+    own = {"StringEquals": {"aws:ResourceAccount": "${aws:PrincipalAccount}"}}
     return [
         allow("ProjectArtifacts", ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
-              Sub("arn:${AWS::Partition}:s3:::sagemaker-*/*")),
+              Sub("arn:${AWS::Partition}:s3:::sagemaker-*/*"), own),
         allow("ProjectArtifactBuckets", ["s3:ListBucket", "s3:GetBucketAcl", "s3:GetBucketLocation",
-                                         "s3:GetBucketVersioning"], Sub("arn:${AWS::Partition}:s3:::sagemaker-*")),
+                                         "s3:GetBucketVersioning"], Sub("arn:${AWS::Partition}:s3:::sagemaker-*"), own),
     ]
 
 
@@ -267,11 +271,14 @@ def pipeline_cross_account() -> list[Statement]:
     """cross-account-endpoint's CloudFormation actions assume the deployer role of each target
     account; both deploy products' test steps assume the narrow tester role there (never the
     endpoints' execution role, which trusts SageMaker only)."""
+    # Only roles of accounts in this account's organization: aws:ResourceOrgID is the org of the
+    # role's account and sts:AssumeRole supports it (IAM user guide, global condition keys,
+    # aws:ResourceOrgID); the policy variable needs no organization id parameter.
     return [
         allow("AssumeTargetAccountRoles", ["sts:AssumeRole"], [
             arn("iam", f"role/{DEPLOYER_ROLES}", region="", account="*"),
             arn("iam", f"role/{TESTER_ROLES}", region="", account="*"),
-        ]),
+        ], {"StringEquals": {"aws:ResourceOrgID": "${aws:PrincipalOrgID}"}}),
     ]
 
 

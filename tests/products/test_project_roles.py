@@ -29,6 +29,11 @@ from tests.hub.resolve import key_id, resolve
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
 OTHER = "444455556666"
+ORG = "o-abcdefghij"
+# Who makes the requests these tests evaluate: a role of ACCOUNT, in ORG.
+PRINCIPAL = {"aws:PrincipalAccount": ACCOUNT, "aws:PrincipalOrgID": ORG}
+OWN = {"aws:ResourceAccount": ACCOUNT}
+IN_ORG = {"aws:ResourceOrgID": ORG}
 HUB_GROUP = f"arn:aws:sagemaker:{REGION}:{OTHER}:model-package-group/churn-models"
 CATALOG_BUCKET = "my-catalog-artifacts-*"
 SEED_BUCKET = "my-catalog-artifacts-us-east-1"
@@ -190,7 +195,9 @@ def _match(pattern: str, value: str, case: bool) -> bool:
 
 def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, Any]) -> bool:
     actual = context.get(key.lower())
-    expected = [str(e) for e in as_list(expected)]
+    # IAM policy variables (${aws:PrincipalAccount}) take the request's values.
+    expected = [re.sub(r"\$\{([^}]+)\}", lambda m: str(context.get(m.group(1).lower())), str(e))
+                for e in as_list(expected)]
     if operator == "Null":
         return (actual is None) == (expected == ["true"])
     if actual is None:
@@ -203,8 +210,8 @@ def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, 
 
 
 def allowing(statements: list[dict], action: str, resource: str, context: dict[str, Any] | None = None) -> list[str]:
-    """The Sids of the statements that allow the request."""
-    context = {k.lower(): v for k, v in (context or {}).items()}
+    """The Sids of the statements that allow the request (made by a principal of ACCOUNT in ORG)."""
+    context = {k.lower(): v for k, v in {**PRINCIPAL, **(context or {})}.items()}
     found = []
     for statement in statements:
         assert statement["Effect"] == "Allow" and not {"NotAction", "NotResource"} & set(statement)
@@ -473,8 +480,8 @@ PIPELINE_NEEDS = [
     ("codebuild:StartBuild", arn("codebuild", "project/sagemaker-n-p-1-modeldeploy-stackset"), {}),
     ("codebuild:BatchGetBuilds", arn("codebuild", "project/sagemaker-n-p-1-modeldeploy-test"), {}),
     ("codepipeline:StartPipelineExecution", arn("codepipeline", "sagemaker-n-p-1-modeldeploy"), {}),
-    ("s3:PutObject", f"arn:aws:s3:::sagemaker-p-1-{ACCOUNT}-{REGION}/n-p-1/modeldeploy/template.yml", {}),
-    ("s3:GetObject", f"arn:aws:s3:::sagemaker-p-1-{ACCOUNT}-{REGION}/sagemaker-n-p-1-model/Source/x.zip", {}),
+    ("s3:PutObject", f"arn:aws:s3:::sagemaker-p-1-{ACCOUNT}-{REGION}/n-p-1/modeldeploy/template.yml", OWN),
+    ("s3:GetObject", f"arn:aws:s3:::sagemaker-p-1-{ACCOUNT}-{REGION}/sagemaker-n-p-1-model/Source/x.zip", OWN),
     ("logs:PutLogEvents",
      arn("logs", "log-group:/aws/codebuild/sagemaker-n-p-1-modeldeploy-build:log-stream:abc"), {}),
     # model-build's run-pipeline.
@@ -498,8 +505,8 @@ PIPELINE_NEEDS = [
      "sagemaker-n-p-1-deploy-prod:9f8e", {}),
     ("organizations:ListDelegatedAdministrators", "*", {}),
     # Cross-account deploy and tests.
-    ("sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/sagemaker-mlops-deployer", {}),
-    ("sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/sagemaker-mlops-tester", {}),
+    ("sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/sagemaker-mlops-deployer", IN_ORG),
+    ("sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/sagemaker-mlops-tester", IN_ORG),
 ]
 
 
@@ -519,7 +526,26 @@ def test_the_pipeline_role_assumes_only_target_account_bootstrap_roles(pipeline)
     # Not the endpoints' execution role (it trusts SageMaker only), nor anything else.
     for role in ("OrganizationAccountAccessRole", "AWSControlTowerExecution", "Admin", "sagemaker-admin",
                  "sagemaker-role-mlops"):
-        assert not allowing(pipeline, "sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/{role}"), role
+        assert not allowing(pipeline, "sts:AssumeRole", f"arn:aws:iam::{OTHER}:role/{role}", IN_ORG), role
+
+
+def test_the_pipeline_role_assumes_roles_of_its_own_organization_only(pipeline):
+    """A deployer or tester role of an account outside the organization (anyone may name a role
+    sagemaker-x-deployer and trust this account) is refused: aws:ResourceOrgID."""
+    for role in ("sagemaker-mlops-deployer", "sagemaker-mlops-tester"):
+        target = f"arn:aws:iam::{OTHER}:role/{role}"
+        assert allowing(pipeline, "sts:AssumeRole", target, IN_ORG) == ["AssumeTargetAccountRoles"]
+        assert not allowing(pipeline, "sts:AssumeRole", target, {"aws:ResourceOrgID": "o-zzzzzzzzzz"}), role
+        assert not allowing(pipeline, "sts:AssumeRole", target), role  # an account in no organization
+
+
+def test_the_pipeline_role_uses_project_buckets_of_its_own_account_only(pipeline):
+    """Bucket names are global: another account's sagemaker-* bucket is refused (aws:ResourceAccount)."""
+    theirs = f"arn:aws:s3:::sagemaker-p-1-{OTHER}-{REGION}"
+    for action, resource in (("s3:PutObject", f"{theirs}/x.zip"), ("s3:GetObject", f"{theirs}/x.zip"),
+                             ("s3:ListBucket", theirs)):
+        assert allowing(pipeline, action, resource.replace(OTHER, ACCOUNT), OWN), action
+        assert not allowing(pipeline, action, resource, {"aws:ResourceAccount": OTHER}), action
 
 
 def test_the_pipeline_role_deploys_only_endpoint_stack_sets(pipeline):
