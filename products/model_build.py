@@ -96,8 +96,23 @@ def template() -> Template:
             63,
         )
     )
+    t.add_parameter(
+        Parameter(
+            hub.HUB_NAME,
+            Type="String",
+            Default="",
+            MaxLength=hub.HUB_NAME_MAX,
+            AllowedPattern=hub.HUB_NAME_PATTERN.replace("^", "^(", 1).replace("$", ")?$"),
+            Description="HubName of a model-registry-hub in HubAccountId that pulls this project's approved "
+            "versions (pull pattern, with a registry-spoke forwarding this group's events): the group, bucket and "
+            "key let the hub's sync role (sagemaker-<hub name>-sync) read them, so no policy needs replacing by "
+            "hand. Leave blank when not used.",
+            ConstraintDescription="blank or 1-24 lowercase letters, digits and inner hyphens",
+        )
+    )
     mark_optional(
         t,
+        hub.HUB_NAME,
         "SageMakerExecutionRole",
         "CodeBuildRole",
         "CodePipelineRole",
@@ -118,6 +133,7 @@ def template() -> Template:
                 DEPLOYMENT_OUS,
                 "HubAccountId",
                 "HubModelPackageGroupName",
+                hub.HUB_NAME,
             ],
             "Roles": ["SageMakerExecutionRole", "CodeBuildRole", "CodePipelineRole", "EventsRole"],
             "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
@@ -128,6 +144,7 @@ def template() -> Template:
     t.add_condition("HasDeploymentAccounts", Not(Equals(Join("", Ref(deployment_accounts)), "")))
     t.add_condition("HasDeploymentOUs", hub.has_items(DEPLOYMENT_OUS))
     t.add_condition("HasDeployers", Or({"Condition": "HasDeploymentAccounts"}, {"Condition": "HasDeploymentOUs"}))
+    t.add_condition("HasGroupPolicy", Or({"Condition": "HasDeployers"}, {"Condition": "SyncsToHub"}))
     t.add_rule(
         "DeploymentOUsNeedOrganization",
         {
@@ -153,14 +170,28 @@ def template() -> Template:
             ],
         },
     )
+    t.add_condition("SyncsToHub", And(Not(Equals(Ref(hub_account), "")), Not(Equals(Ref(hub.HUB_NAME), ""))))
     t.add_rule(
-        "HubAccountNeedsGroup",
+        "HubAccountNeedsGroupOrHub",
         {
             "RuleCondition": Not(Equals(Ref(hub_account), "")),
             "Assertions": [
                 {
-                    "Assert": Not(Equals(Ref(hub_group), "")),
-                    "AssertDescription": "HubAccountId needs HubModelPackageGroupName.",
+                    "Assert": Or(Not(Equals(Ref(hub_group), "")), Not(Equals(Ref(hub.HUB_NAME), ""))),
+                    "AssertDescription": "HubAccountId needs HubModelPackageGroupName (register into the hub) or "
+                    "HubName (the hub pulls from this project).",
+                }
+            ],
+        },
+    )
+    t.add_rule(
+        "HubNameNeedsAccount",
+        {
+            "RuleCondition": Not(Equals(Ref(hub.HUB_NAME), "")),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(hub_account), "")),
+                    "AssertDescription": "HubName needs HubAccountId.",
                 }
             ],
         },
@@ -189,6 +220,7 @@ def template() -> Template:
                 crossaccount.only_roles(hub.for_ous("DeploymentOUsDecrypt", DEPLOYMENT_OUS, KEY_READ, "*"), *readers),
             ),
             when("UsesHubRegistry", key_use_for(Ref(hub_account), KEY_READ, sid="HubAccountDecrypts")),
+            when("SyncsToHub", hub.for_hub_role("HubSyncRoleDecrypts", "${HubAccountId}", "sync", KEY_READ, "*")),
             alias=Sub(f"alias/sagemaker-${{{PROJECT_NAME}}}-${{{PROJECT_ID}}}-modelbuild"),
         )
     )
@@ -225,6 +257,16 @@ def template() -> Template:
                 ),
             ),
             when("UsesHubRegistry", bucket_read_for_accounts("ArtifactBucket", Ref(hub_account), sid="HubReadsModels")),
+            when(
+                "SyncsToHub",
+                hub.for_hub_role(
+                    "HubSyncRoleReadsModels",
+                    "${HubAccountId}",
+                    "sync",
+                    OBJECT_READ + BUCKET_READ,
+                    [GetAtt("ArtifactBucket", "Arn"), Sub("${Arn}/*", Arn=GetAtt("ArtifactBucket", "Arn"))],
+                ),
+            ),
         )
     )
 
@@ -238,7 +280,7 @@ def template() -> Template:
             "Models registered by this project's model-build pipeline.",
             tags,
             policy=If(
-                "HasDeployers",
+                "HasGroupPolicy",
                 policy_document(
                     when(
                         "HasDeploymentAccounts",
@@ -256,6 +298,21 @@ def template() -> Template:
                                 [registry.group_arn(group_name), registry.packages_arn(group_name)],
                             ),
                             *model_creators,
+                        ),
+                    ),
+                    # The hub's sync role (pull pattern) describes the group and reads its versions.
+                    when(
+                        "SyncsToHub",
+                        hub.for_hub_role(
+                            "HubSyncRoleDescribesGroup", "${HubAccountId}", "sync", hub.SYNC_GROUP,
+                            registry.group_arn(group_name),
+                        ),
+                    ),
+                    when(
+                        "SyncsToHub",
+                        hub.for_hub_role(
+                            "HubSyncRoleReadsVersions", "${HubAccountId}", "sync", hub.SYNC_VERSIONS,
+                            registry.packages_arn(group_name),
                         ),
                     ),
                 ),
@@ -301,6 +358,10 @@ def template() -> Template:
                 "SAGEMAKER_PIPELINE_NAME": pipeline_name,
                 "SAGEMAKER_PIPELINE_ROLE_ARN": roles[0],
                 "ARTIFACT_BUCKET": Ref(bucket),
+                # Every object the pipeline writes names this key: without one the SDK's uploads
+                # and SageMaker's job outputs use the account's aws/s3 key, which no other account
+                # (deployment accounts, the hub) can use (seedcode/modelbuild/README.md).
+                "ARTIFACT_KEY_ARN": GetAtt(key, "Arn"),
                 "MODEL_PACKAGE_GROUP_NAME": registration_target,
                 "AWS_REGION": Ref("AWS::Region"),
             },

@@ -100,7 +100,7 @@ def test_key_is_rotated_and_scoped(template):
     assert deploy["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert policy["HubAccountDecrypts"]["Principal"] == {"AWS": {"Ref": "HubAccountId"}}
     conditions = [s["Fn::If"][0] for s in key["KeyPolicy"]["Statement"] if "Fn::If" in s]
-    assert conditions == ["HasDeploymentAccounts", "HasDeploymentOUs", "UsesHubRegistry"]
+    assert conditions == ["HasDeploymentAccounts", "HasDeploymentOUs", "UsesHubRegistry", "SyncsToHub"]
     # Deployment OUs: their endpoints' execution roles decrypt the model data, nobody else there.
     ous = policy["DeploymentOUsDecrypt"]
     assert ous["Principal"] == {"AWS": "*"} and ous["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
@@ -148,9 +148,12 @@ def test_codebuild_runs_the_sagemaker_pipeline_with_the_seed_contract(template):
         "SAGEMAKER_PIPELINE_NAME",
         "SAGEMAKER_PIPELINE_ROLE_ARN",
         "ARTIFACT_BUCKET",
+        "ARTIFACT_KEY_ARN",
         "MODEL_PACKAGE_GROUP_NAME",
         "AWS_REGION",
     }
+    # The project's own key, which the deployment accounts and the hub may use (never aws/s3).
+    assert env["ARTIFACT_KEY_ARN"] == {"Fn::GetAtt": ["ArtifactKey", "Arn"]}
     hub, local = env["MODEL_PACKAGE_GROUP_NAME"]["Fn::If"][1:]
     assert env["MODEL_PACKAGE_GROUP_NAME"]["Fn::If"][0] == "UsesHubRegistry"
     assert hub == {
@@ -198,11 +201,16 @@ def test_model_package_group_is_deployable_by_deployment_accounts_and_ous_only_w
     group = one(template, "AWS::SageMaker::ModelPackageGroup")["Properties"]
     assert group["ModelPackageGroupName"] == {"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}
     condition, policy, absent = group["ModelPackageGroupPolicy"]["Fn::If"]
-    assert condition == "HasDeployers" and absent == {"Ref": "AWS::NoValue"}
+    assert condition == "HasGroupPolicy" and absent == {"Ref": "AWS::NoValue"}
     assert template["Conditions"]["HasDeployers"] == {
         "Fn::Or": [{"Condition": "HasDeploymentAccounts"}, {"Condition": "HasDeploymentOUs"}]
     }
-    assert [s["Fn::If"][0] for s in policy["Statement"]] == ["HasDeploymentAccounts", "HasDeploymentOUs"]
+    # A policy for deployers, or for a hub's sync role (HubName); none otherwise.
+    assert template["Conditions"]["HasGroupPolicy"] == {
+        "Fn::Or": [{"Condition": "HasDeployers"}, {"Condition": "SyncsToHub"}]
+    }
+    assert [s["Fn::If"][0] for s in policy["Statement"]] == [
+        "HasDeploymentAccounts", "HasDeploymentOUs", "SyncsToHub", "SyncsToHub"]
     # Creating a model from another account's version needs CreateModel on the group's side too.
     deploy_actions = [
         "sagemaker:DescribeModelPackageGroup",
@@ -246,14 +254,70 @@ def test_deployment_ous_need_the_organization(template):
     assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]}
 
 
-def test_hub_parameters_go_together(template):
-    rules = template["Rules"]
-    assert rules["HubAccountNeedsGroup"]["RuleCondition"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "HubAccountId"}, ""]}]
+def broken_rules(template: dict, **parameters: str) -> list[str]:
+    """The descriptions of the template's hub rules whose assertions fail for `parameters` (what
+    CloudFormation would refuse the stack with)."""
+    from tests.hub.resolve import Resolver
+
+    values = {"SageMakerProjectName": "churn", "SageMakerProjectId": "p-1", "SeedCodeBucket": "b",
+              "SeedCodeModelbuildKey": "k", **parameters}
+    resolver = Resolver(template, "111111111111", values)
+    failed = []
+    for name, rule in template["Rules"].items():
+        if not name.startswith("Hub"):
+            continue
+        if "RuleCondition" in rule and not resolver.test(rule["RuleCondition"]):
+            continue
+        failed += [a["AssertDescription"] for a in rule["Assertions"] if not resolver.test(a["Assert"])]
+    return failed
+
+
+@pytest.mark.parametrize(
+    ("parameters", "refused"),
+    [
+        ({}, []),
+        ({"HubAccountId": "222222222222", "HubModelPackageGroupName": "churn"}, []),  # push into the hub
+        ({"HubAccountId": "222222222222", "HubName": "model-hub"}, []),  # the hub pulls
+        ({"HubAccountId": "222222222222", "HubName": "model-hub", "HubModelPackageGroupName": "churn"}, []),
+        ({"HubAccountId": "222222222222"}, ["HubAccountId needs HubModelPackageGroupName"]),
+        ({"HubModelPackageGroupName": "churn"}, ["HubModelPackageGroupName needs HubAccountId."]),
+        ({"HubName": "model-hub"}, ["HubName needs HubAccountId."]),
+    ],
+)
+def test_hub_parameters_go_together(template, parameters, refused):
+    broken = broken_rules(template, **parameters)
+    assert len(broken) == len(refused) and all(b.startswith(r) for b, r in zip(broken, refused, strict=True)), broken
+
+
+def test_hub_pull_grants_the_hub_sync_role_only_when_named(template):
+    """HubName + HubAccountId: the group, bucket and key grant the hub's sync role (by the hub
+    account and aws:PrincipalArn, valid before the role exists); without them nothing names the hub."""
+    from tests.hub.resolve import resolve
+
+    base = {"SageMakerProjectName": "churn", "SageMakerProjectId": "p-1", "SeedCodeBucket": "b",
+            "SeedCodeModelbuildKey": "k"}
+    sync_role = "arn:aws:iam::222222222222:role/sagemaker-model-hub-sync"
+    pulled = resolve(template, "111111111111", {**base, "HubAccountId": "222222222222", "HubName": "model-hub"})
+    granted = {
+        logical_id: sorted(s["Sid"] for s in statements_of(resource) if "aws:PrincipalArn" in str(s.get("Condition")))
+        for logical_id, resource in pulled["Resources"].items()
     }
-    assert rules["HubGroupNeedsAccount"]["Assertions"][0]["Assert"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "HubAccountId"}, ""]}]
-    }
+    assert granted["ArtifactKey"] == ["HubSyncRoleDecrypts"]
+    assert granted["ArtifactBucketPolicy"] == ["HubSyncRoleReadsModels"]
+    assert granted["ModelPackageGroup"] == ["HubSyncRoleDescribesGroup", "HubSyncRoleReadsVersions"]
+    for logical_id in ("ArtifactKey", "ArtifactBucketPolicy", "ModelPackageGroup"):
+        for statement in statements_of(pulled["Resources"][logical_id]):
+            if statement["Sid"].startswith("HubSync"):
+                assert statement["Principal"] == {"AWS": "arn:aws:iam::222222222222:root"}
+                assert statement["Condition"] == {"ArnEquals": {"aws:PrincipalArn": sync_role}}
+    plain = resolve(template, "111111111111", base)
+    assert "222222222222" not in json.dumps(plain) and "ModelPackageGroupPolicy" not in json.dumps(plain)
+
+
+def statements_of(resource: dict) -> list[dict]:
+    props = resource["Properties"]
+    document = props.get("KeyPolicy") or props.get("PolicyDocument") or props.get("ModelPackageGroupPolicy") or {}
+    return document.get("Statement", [])
 
 
 def test_every_taggable_resource_carries_the_project_tags(template):
