@@ -56,7 +56,10 @@ def test_steps_in_order(definition):
         ("CheckMseEvaluation", "Condition"),
     ]
     cond = condition_step(definition)["Arguments"]
-    assert [(s["Name"], s["Type"]) for s in cond["IfSteps"]] == [("DiabetesModel-RegisterModel", "RegisterModel")]
+    assert [(s["Name"], s["Type"]) for s in cond["IfSteps"]] == [
+        ("DiabetesModel-RepackModel-inference", "Training"),  # puts the inference code into the model
+        ("DiabetesModel-RegisterModel", "RegisterModel"),
+    ]
     assert [(s["Name"], s["Type"]) for s in cond["ElseSteps"]] == [("MseThresholdExceeded", "Fail")]
 
 
@@ -147,15 +150,18 @@ def test_register_step(definition):
     assert spec["SupportedContentTypes"] == ["text/csv"]
     assert spec["SupportedResponseMIMETypes"] == ["text/csv"]
     [container] = spec["Containers"]
-    assert container["ModelDataUrl"] == {"Get": "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"}
     assert container["Image"].endswith("/sagemaker-scikit-learn:1.2-1-cpu-py3")
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "train.py"
-    # The inference code is the training code, at a content-addressed S3 key.
-    training_code = json.loads(steps_by_name(definition)["TrainModel"]["Arguments"]["HyperParameters"][
-        "sagemaker_submit_directory"])
-    code_dir = training_code.rsplit("/", 1)[0]
-    assert code_dir.startswith(f"s3://{BUCKET}/{NAME}/code/")
-    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == f"{code_dir}/inference/sourcedir.tar.gz"
+    # The inference code (train.py) is inside the repacked model.tar.gz, not in S3 next to it
+    # (more in test_encryption.py).
+    assert container["ModelDataUrl"] == {
+        "Get": "Steps.DiabetesModel-RepackModel-inference.ModelArtifacts.S3ModelArtifacts"}
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    repack = steps_by_name(definition)["DiabetesModel-RepackModel-inference"]["Arguments"]
+    assert repack["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == {
+        "Get": "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"}
+    assert repack["HyperParameters"]["inference_script"] == '"train.py"'
+    assert repack["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/{NAME}/repacked-model/inference"
 
 
 def test_register_into_a_hub_account_group_by_arn(aws):
@@ -195,7 +201,12 @@ def test_code_and_sample_data_are_uploaded(definition, repo_root):
     uploaded = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
     with open(f"{repo_root}/pipelines/regression/preprocess.py", "rb") as f:
         assert uploaded == f.read()
-    assert any(k.endswith("/inference/sourcedir.tar.gz") for k in keys)
+    # The repack job's code (train.py and the SDK's repack script), at a content-addressed key.
+    repack_code = json.loads(steps["DiabetesModel-RepackModel-inference"]["Arguments"]["HyperParameters"][
+        "sagemaker_submit_directory"])
+    assert repack_code.startswith(f"s3://{BUCKET}/{NAME}/code/repack-")
+    assert repack_code.endswith("/source/sourcedir.tar.gz")
+    assert repack_code.split(f"s3://{BUCKET}/", 1)[1] in keys
 
 
 def test_explicit_input_data_url_skips_the_sample_upload(aws):

@@ -31,6 +31,7 @@ BUILD_ENV = {
     "SAGEMAKER_PIPELINE_ROLE_ARN": (
         "arn:aws:iam::111111111111:role/service-role/AmazonSageMakerServiceCatalogProductsUseRole"),
     "ARTIFACT_BUCKET": "sagemaker-my-project-p-abc123-artifacts",
+    "ARTIFACT_KEY_ARN": "arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555",
     "MODEL_PACKAGE_GROUP_NAME": "arn:aws:sagemaker:eu-west-1:222222222222:model-package-group/hub-models",
     "AWS_REGION": "us-east-1",
 }
@@ -77,6 +78,7 @@ def test_buildspec_passes_the_codebuild_variables_to_run_pipeline(buildspec, tmp
         "region": "us-east-1",
         "role": BUILD_ENV["SAGEMAKER_PIPELINE_ROLE_ARN"],
         "default_bucket": BUILD_ENV["ARTIFACT_BUCKET"],
+        "kms_key": BUILD_ENV["ARTIFACT_KEY_ARN"],
         "model_package_group_name": BUILD_ENV["MODEL_PACKAGE_GROUP_NAME"],
         "pipeline_name": BUILD_ENV["SAGEMAKER_PIPELINE_NAME"],
         "base_job_prefix": BUILD_ENV["SAGEMAKER_PIPELINE_NAME"],
