@@ -256,20 +256,29 @@ def template() -> Template:
                             "Action": hub.LIST,
                             "Resource": "*",
                         },
-                        {
-                            "Sid": "ReadSpokeArtifactsInOrganization",
-                            "Effect": "Allow",
-                            "Action": OBJECT_READ,
-                            "Resource": Sub("arn:${AWS::Partition}:s3:::*/*"),
-                            "Condition": {"StringEquals": {"aws:ResourceOrgID": Ref(hub.ORGANIZATION_ID)}},
-                        },
-                        {
-                            "Sid": "DecryptSpokeArtifactsThroughS3",
-                            "Effect": "Allow",
-                            "Action": "kms:Decrypt",
-                            "Resource": Sub("arn:${AWS::Partition}:kms:${AWS::Region}:*:key/*"),
-                            "Condition": {"StringEquals": {"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")}},
-                        },
+                        # Only the buckets it syncs from: the spokes' (sagemaker-<hub>-<account>-<region>)
+                        # and the model-build projects' (sagemaker-<project id>-<account>-<region>, see
+                        # generator/blocks/storage.py bucket_name) of the data science accounts. A name
+                        # cannot pin the owner (any account may create any free name), so the owner is
+                        # checked too: aws:ResourceAccount, the account owning the resource (IAM User
+                        # Guide, "AWS global condition context keys"; S3 also has s3:ResourceAccount).
+                        when("HasDataScienceAccounts", read_synced_buckets(OBJECT_READ, data_science_objects())),
+                        # A URI naming no object is copied as a prefix: ListObjectsV2 (s3:ListBucket).
+                        when("HasDataScienceAccounts", read_synced_buckets(["s3:ListBucket"], data_science_buckets())),
+                        # Keys of the data science accounts only (a key ARN names its account), and only
+                        # as S3 uses them for the sync role (kms:ViaService, AWS KMS Developer Guide).
+                        when(
+                            "HasDataScienceAccounts",
+                            {
+                                "Sid": "DecryptDataScienceArtifactsThroughS3",
+                                "Effect": "Allow",
+                                "Action": "kms:Decrypt",
+                                "Resource": data_science_keys(),
+                                "Condition": {
+                                    "StringEquals": {"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")}
+                                },
+                            },
+                        ),
                         {
                             "Sid": "WritePulledArtifacts",
                             "Effect": "Allow",
@@ -523,6 +532,38 @@ def group_policy(name):
         ),
         when("HasWorkloadOUs", hub.for_ous("WorkloadOUsDeploy", WORKLOAD_OUS, hub.DEPLOY, [group, versions])),
     )
+
+
+# The data science accounts' artifact buckets: sagemaker-<hub or project id>-<12 characters>-<region>.
+SYNCED_BUCKETS = "arn:${AWS::Partition}:s3:::sagemaker-*-????????????-${AWS::Region}"
+
+
+def data_science_buckets():
+    return Sub(SYNCED_BUCKETS)
+
+
+def data_science_objects():
+    return Sub(SYNCED_BUCKETS + "/*")
+
+
+def data_science_keys():
+    """`arn:*:kms:*:<account>:key/*` for each data science account: CloudFormation cannot join a list
+    with a delimiter holding pseudo parameters, so partition and region are wildcards (the statement
+    pins the region through kms:ViaService)."""
+    return Split(",", Join("", ["arn:*:kms:*:", Join(":key/*,arn:*:kms:*:", Ref(DATA_SCIENCE)), ":key/*"]))
+
+
+def read_synced_buckets(actions, resources):
+    """The sync role's read of the data science accounts' artifact buckets: by name, owned by a
+    data science account (aws:ResourceAccount; stronger than aws:ResourceOrgID, which it replaces)."""
+    sid = "ListDataScienceArtifactBuckets" if actions == ["s3:ListBucket"] else "ReadDataScienceArtifacts"
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": actions,
+        "Resource": resources,
+        "Condition": {"StringEquals": {"aws:ResourceAccount": Ref(DATA_SCIENCE)}},
+    }
 
 
 def service_trust(service, for_this_account=True):

@@ -19,7 +19,7 @@ An admin product (ml-admin portfolio), launched in each data science account aft
 
 import json
 
-from troposphere import Equals, GetAtt, Not, Or, Output, Parameter, Ref, Sub, Tags, Template, events, iam
+from troposphere import Equals, GetAtt, If, Not, Or, Output, Parameter, Ref, Sub, Tags, Template, events, iam
 
 from generator.blocks import hub, keys, registry
 from generator.blocks.crossaccount import account_parameter
@@ -32,6 +32,9 @@ from generator.product import Product
 PRODUCT_NAME = "registry-spoke"
 HUB_ACCOUNT = "HubAccountId"
 PREFIX = "ForwardGroupNamePrefix"
+PUSH_CALLERS = "PushCallerRoleNames"
+PUSH_CALLERS_DEFAULT = "AmazonSageMakerServiceCatalogProductsUseRole"  # SageMaker projects' UseRole (no path)
+HUB_KEY = "HubKeyArn"
 
 
 def template() -> Template:
@@ -57,18 +60,44 @@ def template() -> Template:
             ConstraintDescription="blank, or the start of model package group names",
         )
     )
-    mark_optional(t, PREFIX)
+    t.add_parameter(
+        [
+            Parameter(
+                PUSH_CALLERS,
+                Type="CommaDelimitedList",
+                Default=PUSH_CALLERS_DEFAULT,
+                AllowedPattern=r"^([\w+=.@-]{1,64})?$",
+                Description="Roles of this account (names, without path) that push into the hub: the push policy "
+                "(assume the hub's push role tagging the session with this account, use the hub key) is attached to "
+                "them. Blank: only create the policy.",
+                ConstraintDescription="IAM role names (without path), comma-separated, or blank",
+            ),
+            Parameter(
+                HUB_KEY,
+                Type="String",
+                Default="",
+                AllowedPattern=keys.KEY_ARN_PATTERN,
+                Description="The hub's HubKeyArn output: the push policy then names exactly that key. Blank: the "
+                "hub account's key whose alias is alias/sagemaker-<hub name>.",
+                ConstraintDescription="blank or a KMS key ARN",
+            ),
+        ]
+    )
+    mark_optional(t, PREFIX, PUSH_CALLERS, HUB_KEY)
     parameter_groups(
         t,
         {
             "Hub": [HUB_ACCOUNT, hub.HUB_NAME],
             "Model package groups": [hub.group_parameter_name(s) for s in range(1, hub.GROUP_SLOTS + 1)] + [PREFIX],
+            "Push pattern": [PUSH_CALLERS, HUB_KEY],
         },
     )
 
     # --- Conditions and rules: something must be forwarded.
     groups = hub.add_group_conditions(t, required=False)
     t.add_condition("HasPrefix", Not(Equals(Ref(PREFIX), "")))
+    t.add_condition("HasPushCallers", hub.has_items(PUSH_CALLERS))
+    t.add_condition("HasHubKeyArn", Not(Equals(Ref(HUB_KEY), "")))
     t.add_rule(
         "SomethingToForward",
         {
@@ -191,6 +220,23 @@ def template() -> Template:
         )
     )
 
+    # --- Push pattern, the caller's side: the hub's push role trusts this account's principals that
+    # tag the session with their own account; IAM also needs the caller's own policy to allow
+    # sts:AssumeRole and sts:TagSession on the role (IAM User Guide, "Passing session tags in AWS
+    # STS": TagSession in the role's trust policy and the caller's permissions), and cross-account
+    # key use needs the caller's IAM policy too (AWS KMS Developer Guide, "Allowing users in other
+    # accounts to use a KMS key"). ManagedPolicy Roles attaches it to existing roles by name.
+    push_policy = t.add_resource(
+        iam.ManagedPolicy(
+            "PushCallerPolicy",
+            ManagedPolicyName=Sub(f"sagemaker-${{{hub.HUB_NAME}}}-push-${{AWS::Region}}"),
+            Description="Push into the hub model registry: assume the hub's push role (session tagged with this "
+            "account) and use the hub key for push/<this account>/ of the hub bucket.",
+            PolicyDocument=push_policy_document(hub_account),
+            Roles=If("HasPushCallers", Ref(PUSH_CALLERS), Ref("AWS::NoValue")),
+        )
+    )
+
     # --- Outputs
     t.add_output(
         [
@@ -211,6 +257,11 @@ def template() -> Template:
                 Value=hub.role_arn(hub_account, "push"),
             ),
             Output(
+                "PushCallerPolicyArn",
+                Description="Managed policy for the roles that push into the hub (attached to PushCallerRoleNames).",
+                Value=Ref(push_policy),
+            ),
+            Output(
                 "ExistingGroupPolicy",
                 Description="Policy for an existing group forwarded by prefix: replace <group> and apply it with "
                 "aws sagemaker put-model-package-group-policy --model-package-group-name <group> --resource-policy.",
@@ -223,6 +274,55 @@ def template() -> Template:
         ]
     )
     return t
+
+
+def push_policy_document(hub_account):
+    """What a role of this account needs, on its own side, to push into the hub: assume the push role
+    (exactly that ARN), tag the session smcat-account=<this account> only, use the hub key (exactly:
+    HubKeyArn, else the key behind the hub's alias) through S3, and write its own push/ prefix."""
+    hub_bucket = f"sagemaker-${{{hub.HUB_NAME}}}-{hub_account}-${{AWS::Region}}"
+    return policy_document(
+        {
+            "Sid": "AssumeHubPushRole",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": hub.role_arn(hub_account, "push"),
+        },
+        {
+            "Sid": "TagPushSessionWithOwnAccount",
+            "Effect": "Allow",
+            "Action": "sts:TagSession",
+            "Resource": hub.role_arn(hub_account, "push"),
+            # The trust policy's test, on this side too: only this account's id (an IAM policy variable).
+            "Condition": {"StringEquals": {f"aws:RequestTag/{hub.ACCOUNT_TAG}": "${aws:PrincipalAccount}"}},
+        },
+        {
+            # Key ARNs only name a key in IAM policies; kms:ResourceAliases matches the key by its alias
+            # (AWS KMS Developer Guide, "Specifying KMS keys in IAM policy statements", "ABAC for AWS KMS").
+            "Sid": "UseHubKeyThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": If(
+                "HasHubKeyArn", Ref(HUB_KEY), Sub(f"arn:${{AWS::Partition}}:kms:${{AWS::Region}}:{hub_account}:key/*")
+            ),
+            "Condition": If(
+                "HasHubKeyArn",
+                {"StringEquals": {"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")}},
+                {
+                    "StringEquals": {"kms:ViaService": Sub("s3.${AWS::Region}.amazonaws.com")},
+                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": Sub(f"alias/sagemaker-${{{hub.HUB_NAME}}}")},
+                },
+            ),
+        },
+        {
+            "Sid": "WriteOwnPushPrefix",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:AbortMultipartUpload", *OBJECT_READ],
+            "Resource": Sub(
+                f"arn:${{AWS::Partition}}:s3:::{hub_bucket}/{hub.PUSH_PREFIX}/${{!aws:PrincipalAccount}}/*"
+            ),
+        },
+    )
 
 
 def approved_pattern(group_names):

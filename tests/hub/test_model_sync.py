@@ -307,18 +307,20 @@ def test_the_create_request_is_exactly_the_one_expected(sync, hub_env):
         {"ModelPackageGroupName": GROUP, "SortBy": "CreationTime", "SortOrder": "Descending"},
     )
     sm_stub.add_response("describe_model_package", described(), {"ModelPackageName": SOURCE})
-    s3_stub.add_response(
-        "head_object",
-        {"ContentLength": 11},
-        {"Bucket": SPOKE_BUCKET, "Key": ARTIFACT_KEY, "ExpectedBucketOwner": DATA_SCIENCE},
-    )
     copied = f"pull/{DATA_SCIENCE}/{SPOKE_BUCKET}/{ARTIFACT_KEY}"
-    s3_stub.add_response("head_object", {"ContentLength": 11}, {"Bucket": SPOKE_BUCKET, "Key": ARTIFACT_KEY})
-    s3_stub.add_response(
-        "copy_object",
-        {},
-        {"Bucket": HUB_BUCKET, "Key": copied, "CopySource": {"Bucket": SPOKE_BUCKET, "Key": ARTIFACT_KEY}},
-    )
+    metrics = f"pull/{DATA_SCIENCE}/{SPOKE_BUCKET}/evaluation.json"
+    for key, target in ((ARTIFACT_KEY, copied), ("evaluation.json", metrics)):
+        s3_stub.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": key}], "IsTruncated": False},
+            {"Bucket": SPOKE_BUCKET, "Prefix": key, "ExpectedBucketOwner": DATA_SCIENCE},
+        )
+        s3_stub.add_response("head_object", {"ContentLength": 11}, {"Bucket": SPOKE_BUCKET, "Key": key})
+        s3_stub.add_response(
+            "copy_object",
+            {},
+            {"Bucket": HUB_BUCKET, "Key": target, "CopySource": {"Bucket": SPOKE_BUCKET, "Key": key}},
+        )
     expected = {
         "ModelPackageGroupName": GROUP,
         "ModelPackageDescription": f"Synced from {SOURCE}",
@@ -330,7 +332,11 @@ def test_the_create_request_is_exactly_the_one_expected(sync, hub_env):
         "ModelApprovalStatus": "PendingManualApproval",
         "CustomerMetadataProperties": {"smcat:source-model-package-arn": SOURCE},
         "ClientToken": hashlib.sha256(SOURCE.encode()).hexdigest()[:36],
-        "ModelMetrics": described()["ModelMetrics"],
+        "ModelMetrics": {
+            "ModelQuality": {
+                "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{HUB_BUCKET}/{metrics}"}
+            }
+        },
     }
     assert request_violations(sagemaker, "CreateModelPackage", expected) == []
     sm_stub.add_response("create_model_package", {"ModelPackageArn": HUB_VERSION}, expected)
@@ -343,25 +349,26 @@ def test_the_create_request_is_exactly_the_one_expected(sync, hub_env):
 
 
 def test_an_artifact_in_a_bucket_the_sender_does_not_own_is_refused(sync, hub_env):
-    """HeadObject with ExpectedBucketOwner fails with 403 when the bucket belongs to someone else:
-    a spoke cannot make the hub copy another account's model."""
+    """ListObjectsV2 with ExpectedBucketOwner fails with 403 AccessDenied when the bucket belongs to
+    someone else (S3 user guide, "Verifying bucket ownership with bucket owner condition"): a spoke
+    cannot make the hub copy another account's model."""
     sagemaker, sm_stub = stubbed("sagemaker")
     s3, s3_stub = stubbed("s3")
     sm_stub.add_response("list_model_packages", {"ModelPackageSummaryList": []}, None)
     sm_stub.add_response("describe_model_package", described(), {"ModelPackageName": SOURCE})
     s3_stub.add_client_error(
-        "head_object",
-        "403",
-        "Forbidden",
+        "list_objects_v2",
+        "AccessDenied",
+        "Access Denied",
         403,
-        expected_params={"Bucket": SPOKE_BUCKET, "Key": ARTIFACT_KEY, "ExpectedBucketOwner": DATA_SCIENCE},
+        expected_params={"Bucket": SPOKE_BUCKET, "Prefix": ARTIFACT_KEY, "ExpectedBucketOwner": DATA_SCIENCE},
     )
 
     with sm_stub, s3_stub:
         error, logs = run(sync, event_for(SOURCE), sm=sagemaker, s3=s3)
     assert type(error).__name__ == "SyncError"
     assert str(error) == (
-        f"cannot read s3://{SPOKE_BUCKET}/{ARTIFACT_KEY} (403): it must be in a bucket of {DATA_SCIENCE} "
+        f"cannot read s3://{SPOKE_BUCKET}/{ARTIFACT_KEY} (AccessDenied): it must be in a bucket of {DATA_SCIENCE} "
         "granting the hub read"
     )
     assert logs[-1]["level"] == "ERROR"
@@ -456,3 +463,251 @@ def test_the_embedded_code_fits_inline_and_keeps_every_function():
         assert hasattr(module, name)
     assert module.PREFIX == real_module().PREFIX == hub.PULL_PREFIX  # the bucket policies' pull/ prefix
     assert module.SOURCE_KEY == real_module().SOURCE_KEY
+
+
+# --- Every S3 URI of a package -------------------------------------------------------------------
+# A package with every S3 URI member DescribeModelPackage has: model data (object and prefix),
+# code (SAGEMAKER_SUBMIT_DIRECTORY), extra data, reports, baselines, payload, source. Each URI names
+# its own spoke key, so a dropped or unrewritten member shows as a spoke URI left in the request.
+
+PREFIX_KEYS = ("uncompressed/config.json", "uncompressed/weights.bin")  # an S3Prefix model
+
+
+def uri(name: str) -> str:
+    return f"s3://{SPOKE_BUCKET}/{name}"
+
+
+def hub_uri(name: str) -> str:
+    return f"s3://{HUB_BUCKET}/pull/{DATA_SCIENCE}/{SPOKE_BUCKET}/{name}"
+
+
+def s3_data(name: str) -> dict:
+    return {"S3Uri": uri(name), "S3DataType": "S3Prefix", "CompressionType": "None"}
+
+
+def containers(prefix: str) -> list[dict]:
+    """Two containers holding every S3 URI member a container has."""
+    return [
+        {
+            "Image": IMAGE,
+            "ModelDataUrl": uri(f"{prefix}model.tar.gz"),
+            "Environment": {
+                "SAGEMAKER_SUBMIT_DIRECTORY": uri(f"{prefix}code/sourcedir.tar.gz"),
+                "SAGEMAKER_PROGRAM": "inference.py",
+            },
+            "AdditionalS3DataSource": {"S3DataType": "S3Object", "S3Uri": uri(f"{prefix}extra.tar.gz")},
+        },
+        {
+            "Image": IMAGE,
+            "ModelDataSource": {"S3DataSource": s3_data("uncompressed/")},
+            "AdditionalModelDataSources": [{"ChannelName": "draft", "S3DataSource": s3_data(f"{prefix}draft.bin")}],
+        },
+    ]
+
+
+def report(name: str) -> dict:
+    return {"ContentType": "application/json", "S3Uri": uri(f"reports/{name}.json")}
+
+
+FULL_PACKAGE = {
+    "InferenceSpecification": {
+        "Containers": containers(""),
+        "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"],
+    },
+    "AdditionalInferenceSpecifications": [{"Name": "batch", "Containers": containers("batch/")}],
+    "SourceAlgorithmSpecification": {
+        "SourceAlgorithms": [  # at most one
+            {
+                "AlgorithmName": "xgboost",
+                "ModelDataUrl": uri("algorithm/model.tar.gz"),
+                "ModelDataSource": {"S3DataSource": s3_data("algorithm/prefix/")},
+            }
+        ]
+    },
+    "ModelMetrics": {
+        "ModelQuality": {"Statistics": report("mq-statistics"), "Constraints": report("mq-constraints")},
+        "ModelDataQuality": {"Statistics": report("dq-statistics"), "Constraints": report("dq-constraints")},
+        "Bias": {
+            "Report": report("bias"),
+            "PreTrainingReport": report("bias-pre"),
+            "PostTrainingReport": report("bias-post"),
+        },
+        "Explainability": {"Report": report("explainability")},
+    },
+    "DriftCheckBaselines": {
+        "Bias": {
+            "ConfigFile": report("d-bias-config"),
+            "PreTrainingConstraints": report("d-bias-pre"),
+            "PostTrainingConstraints": report("d-bias-post"),
+        },
+        "Explainability": {"Constraints": report("d-expl-constraints"), "ConfigFile": report("d-expl-config")},
+        "ModelQuality": {"Statistics": report("d-mq-statistics"), "Constraints": report("d-mq-constraints")},
+        "ModelDataQuality": {"Statistics": report("d-dq-statistics"), "Constraints": report("d-dq-constraints")},
+    },
+    "SamplePayloadUrl": uri("payload/payload.tar.gz"),
+    "SourceUri": uri("model.tar.gz"),
+    "Domain": "MACHINE_LEARNING",
+    "Task": "REGRESSION",
+}
+# URI members model_sync does not carry over (see its docstring): the validation runs as the spoke's
+# ValidationRole; a manifest lists spoke locations (refused).
+NOT_CARRIED = ("ValidationSpecification.", "ManifestS3Uri")
+
+
+def uri_paths(value, path: str = "") -> dict[str, set[str]]:
+    """path -> the s3:// URIs found there (lists as [], maps as {})."""
+    found: dict[str, set[str]] = {}
+    if isinstance(value, dict):
+        environment = path.endswith(".Environment")
+        for key, item in value.items():
+            for p, uris in uri_paths(item, f"{path}{{}}" if environment else f"{path}.{key}").items():
+                found.setdefault(p, set()).update(uris)
+    elif isinstance(value, list):
+        for item in value:
+            for p, uris in uri_paths(item, f"{path}[]").items():
+                found.setdefault(p, set()).update(uris)
+    elif isinstance(value, str) and value.startswith("s3://"):
+        found[path] = {value}
+    return found
+
+
+def shape_uri_paths(shape, path: str = "", seen: frozenset = frozenset()) -> set[str]:
+    """Every string member of a botocore shape that holds an S3 URI: an S3 URI pattern, a *Url/*Uri/
+    *Path name, or a container Environment value (SAGEMAKER_SUBMIT_DIRECTORY)."""
+    kind, found = shape.type_name, set()
+    if kind == "structure" and shape.name not in seen:
+        for name, member in shape.members.items():
+            found |= shape_uri_paths(member, f"{path}.{name}", seen | {shape.name})
+    elif kind == "list":
+        found |= shape_uri_paths(shape.member, f"{path}[]", seen)
+    elif kind == "map":
+        found |= shape_uri_paths(shape.value, f"{path}{{}}", seen)
+    elif kind == "string":
+        pattern = shape.metadata.get("pattern", "")
+        name = path.rsplit(".", 1)[-1]
+        if ("s3" in pattern and "://" in pattern) or name.endswith(("Url", "Uri", "Path")) or path.endswith(
+            "Environment{}"
+        ):
+            found.add(path)
+    return found
+
+
+def test_the_full_package_has_every_s3_uri_member_of_describe_model_package():
+    """Walks DescribeModelPackage's output shape (botocore): a member botocore adds that may hold an
+    S3 URI fails here until FULL_PACKAGE has it (and then the copy test checks it is rewritten)."""
+    import boto3
+
+    shape = boto3.client("sagemaker", region_name=REGION).meta.service_model.operation_model(
+        "DescribeModelPackage"
+    ).output_shape
+    members = {p for p in shape_uri_paths(shape) if not any(n in p for n in NOT_CARRIED)}
+    assert ".InferenceSpecification.Containers[].Environment{}" in members
+    assert set(uri_paths(FULL_PACKAGE)) == members
+
+
+class Recording(CrossAccountSageMaker):
+    """Records the hub's CreateModelPackage requests; the source's description gets back the
+    members moto does not keep (SourceUri), as SageMaker returns them."""
+
+    def __init__(self, home, others):
+        super().__init__(home, others)
+        self.created: list[dict] = []
+
+    def describe_model_package(self, ModelPackageName):  # noqa: N803 (boto3's name)
+        described = super().describe_model_package(ModelPackageName)
+        if ModelPackageName.split(":")[4] == DATA_SCIENCE:
+            for key, value in FULL_PACKAGE.items():
+                described.setdefault(key, value)
+        return described
+
+    def create_model_package(self, **request):
+        self.created.append(request)
+        return self.home.create_model_package(**request)
+
+
+@pytest.fixture
+def full(accounts):
+    keys = {u.removeprefix(f"s3://{SPOKE_BUCKET}/") for uris in uri_paths(FULL_PACKAGE).values() for u in uris}
+    for key in {k for k in keys if not k.endswith("/")} | {*PREFIX_KEYS, "algorithm/prefix/a.bin"}:
+        accounts.spoke_s3.put_object(Bucket=SPOKE_BUCKET, Key=key, Body=key.encode())
+    source = accounts.spoke_sm.create_model_package(
+        ModelPackageGroupName=GROUP, ModelApprovalStatus="Approved", **FULL_PACKAGE
+    )["ModelPackageArn"]
+    accounts.recording = Recording(accounts.hub_sm, {DATA_SCIENCE: accounts.spoke_sm})
+    accounts.full_source = source
+    return accounts
+
+
+def test_every_s3_uri_of_the_package_is_copied_into_the_hub_and_rewritten(sync, full):
+    result, _ = run(sync, event_for(full.full_source), sm=full.recording, s3=full.hub_s3)
+
+    assert result["status"] == "created"
+    (request,) = full.recording.created
+    text = json.dumps(request).replace(f"{HUB_BUCKET}/pull/{DATA_SCIENCE}/{SPOKE_BUCKET}/", "")
+    assert f"{SPOKE_BUCKET}/" not in text  # no URI left that a workload account would read in the spoke
+    expected = {
+        path: {hub_uri(u.removeprefix(f"s3://{SPOKE_BUCKET}/")) for u in uris}
+        for path, uris in uri_paths(FULL_PACKAGE).items()
+    }
+    assert uri_paths(request) == expected  # every path kept, every URI rewritten
+    assert "ModelDataETag" not in json.dumps(request)
+    # The objects are in the hub, byte for byte; a prefix brings every object under it.
+    for uris in expected.values():
+        for copied in uris:
+            key = copied.removeprefix(f"s3://{HUB_BUCKET}/")
+            if key.endswith("/"):
+                listed = full.hub_s3.list_objects_v2(Bucket=HUB_BUCKET, Prefix=key).get("Contents", [])
+                assert listed, copied
+                continue
+            body = full.hub_s3.get_object(Bucket=HUB_BUCKET, Key=key)["Body"].read()
+            assert body == key.rsplit(f"{SPOKE_BUCKET}/", 1)[1].encode()
+    for key in PREFIX_KEYS:
+        full.hub_s3.head_object(Bucket=HUB_BUCKET, Key=f"pull/{DATA_SCIENCE}/{SPOKE_BUCKET}/{key}")
+    # What moto keeps of the hub version says the same.
+    (version,) = [v for v in hub_versions(full.hub_sm) if v["ModelPackageArn"] == result["hub_package_arn"]]
+    stored = uri_paths({k: version[k] for k in FULL_PACKAGE if k in version})
+    assert stored and all(uris <= expected[path] for path, uris in stored.items())
+
+
+def test_a_redelivered_full_package_copies_and_creates_nothing_new(sync, full):
+    event = event_for(full.full_source)
+    first, _ = run(sync, event, sm=full.recording, s3=full.hub_s3)
+    objects = full.hub_s3.list_objects_v2(Bucket=HUB_BUCKET)["KeyCount"]
+    second, _ = run(sync, event, sm=full.recording, s3=full.hub_s3)
+    assert second == {"status": "exists", "hub_package_arn": first["hub_package_arn"]}
+    assert len(full.recording.created) == 1
+    assert full.hub_s3.list_objects_v2(Bucket=HUB_BUCKET)["KeyCount"] == objects
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda p: p["InferenceSpecification"]["Containers"][1]["ModelDataSource"]["S3DataSource"].update(
+                ManifestS3Uri=uri("manifest.json")
+            ),
+            "ManifestS3Uri cannot be synced",
+        ),
+        (
+            lambda p: p.update(SamplePayloadUrl=f"https://{SPOKE_BUCKET}.s3.{REGION}.amazonaws.com/payload.tar.gz"),
+            "is not an s3:// URL",
+        ),
+        (lambda p: p["ModelMetrics"]["Bias"]["Report"].update(S3Uri=uri("missing.json")), "does not exist"),
+    ],
+)
+def test_a_uri_that_cannot_be_copied_fails_and_registers_nothing(sync, full, change, message):
+    """A manifest (it lists spoke locations), an https URL, a missing object: a clear error, no version."""
+    original = FULL_PACKAGE
+
+    def describe(ModelPackageName):  # noqa: N803 (boto3's name)
+        described = {**Recording.describe_model_package(full.recording, ModelPackageName)}
+        described = json.loads(json.dumps(described, default=str))
+        change(described)
+        return described
+
+    full.recording.describe_model_package = describe
+    error, _ = run(sync, event_for(full.full_source), sm=full.recording, s3=full.hub_s3)
+    assert type(error).__name__ == "SyncError" and message in str(error)
+    assert full.recording.created == []
+    assert FULL_PACKAGE is original

@@ -16,6 +16,7 @@ from .conftest import DATA_SCIENCE, HUB, ORGANIZATION
 from .resolve import resolve
 
 ORG = {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+DATA_SCIENCE_OWNED = {"StringEquals": {"aws:ResourceAccount": {"Ref": "DataScienceAccountIds"}}}
 GROUP_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/${Name}"
 VERSIONS_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/${Name}/*"
 BUCKET_ARN = {"Fn::GetAtt": ["HubBucket", "Arn"]}
@@ -396,11 +397,9 @@ def test_sync_role_statement_by_statement(hub_template):
         "KeepFailedEvents": ("sqs:SendMessage", None),
         "ReadModelPackages": (["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"], None),
         "ListModelPackages": ("sagemaker:ListModelPackages", None),
-        "ReadSpokeArtifactsInOrganization": (
-            OBJECT_READ,
-            {"StringEquals": {"aws:ResourceOrgID": {"Ref": "OrganizationId"}}},
-        ),
-        "DecryptSpokeArtifactsThroughS3": (
+        "ReadDataScienceArtifacts": (OBJECT_READ, DATA_SCIENCE_OWNED),
+        "ListDataScienceArtifactBuckets": (["s3:ListBucket"], DATA_SCIENCE_OWNED),
+        "DecryptDataScienceArtifactsThroughS3": (
             "kms:Decrypt",
             {"StringEquals": {"kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com")}},
         ),
@@ -412,6 +411,13 @@ def test_sync_role_statement_by_statement(hub_template):
         ),
     }
     assert policy["WritePulledArtifacts"][1]["Resource"] == under("pull/*")
+    # Only the data science accounts' artifact buckets (sagemaker-<hub or project id>-<account>-<region>)
+    # and keys; nothing to read when no data science account is listed.
+    synced = "arn:${AWS::Partition}:s3:::sagemaker-*-????????????-${AWS::Region}"
+    assert policy["ReadDataScienceArtifacts"] == ("HasDataScienceAccounts", policy["ReadDataScienceArtifacts"][1])
+    assert policy["ReadDataScienceArtifacts"][1]["Resource"] == sub(synced + "/*")
+    assert policy["ListDataScienceArtifactBuckets"][1]["Resource"] == sub(synced)
+    assert policy["DecryptDataScienceArtifactsThroughS3"][0] == "HasDataScienceAccounts"
     assert policy["ReadModelPackages"][1]["Resource"] == [
         sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package/*"),
         sub("arn:${AWS::Partition}:sagemaker:${AWS::Region}:*:model-package-group/*"),
@@ -649,3 +655,148 @@ def test_admin_products_are_not_studio_projects(built):
         assert manifest["products"][name]["studio_project"] is False
         template = load_template(built, name)
         assert "SageMakerProjectName" not in template["Parameters"]
+
+
+# --- The sync role reads only the buckets and keys it syncs from (issue 9, A10) -------------------
+
+OTHER_DATA_SCIENCE = "555555555555"
+
+
+def everyone_in_the_organization_reads(buckets):
+    """Bucket policies (in the data science account) that would let the hub's sync role read: the
+    identity policy alone must then refuse what it does not sync from."""
+    return {
+        "Resources": {
+            f"Policy{i}": {
+                "Type": "AWS::S3::BucketPolicy",
+                "Properties": {
+                    "Bucket": bucket,
+                    "PolicyDocument": {
+                        "Statement": [
+                            {
+                                "Sid": "Organization",
+                                "Effect": "Allow",
+                                "Principal": {"AWS": "*"},
+                                "Action": ["s3:GetObject", "s3:ListBucket"],
+                                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ORGANIZATION}},
+                            }
+                        ]
+                    },
+                },
+            }
+            for i, bucket in enumerate(buckets)
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("bucket", "owner", "allowed"),
+    [
+        (f"sagemaker-model-hub-{DATA_SCIENCE}-us-east-1", DATA_SCIENCE, True),  # a spoke
+        (f"sagemaker-p-abcdef123456-{DATA_SCIENCE}-us-east-1", DATA_SCIENCE, True),  # a model-build project
+        (f"sagemaker-model-hub-{OTHER_DATA_SCIENCE}-us-east-1", OTHER_DATA_SCIENCE, True),  # the second listed
+        (f"sagemaker-us-east-1-{DATA_SCIENCE}", DATA_SCIENCE, False),  # the SageMaker SDK's default bucket
+        (f"ml-data-{DATA_SCIENCE}", DATA_SCIENCE, False),  # any other bucket of the account
+        (f"sagemaker-model-hub-{DATA_SCIENCE}-eu-west-1", DATA_SCIENCE, False),  # another region
+        (f"sagemaker-model-hub-{DATA_SCIENCE}-us-east-1", "333333333333", False),  # the name, squatted elsewhere
+        ("sagemaker-model-hub-333333333333-us-east-1", "333333333333", False),  # not a data science account
+    ],
+)
+def test_sync_role_reads_only_the_data_science_accounts_artifact_buckets(hub_template, bucket, owner, allowed):
+    from .access import Grants, Principal, need
+
+    resolved = resolve(
+        hub_template,
+        HUB,
+        {
+            "OrganizationId": ORGANIZATION,
+            "ModelPackageGroupName1": "churn",
+            "DataScienceAccountIds": [DATA_SCIENCE, OTHER_DATA_SCIENCE],
+        },
+    )
+    grants = Grants().add_template(resolved, HUB).add_template(everyone_in_the_organization_reads([bucket]), owner)
+    sync = Principal(f"arn:aws:iam::{HUB}:role/sagemaker-model-hub-sync", ORGANIZATION)
+    context = {"aws:ResourceAccount": owner, "aws:ResourceOrgID": ORGANIZATION}
+    for action, arn in (
+        ("s3:GetObject", f"arn:aws:s3:::{bucket}/m/model.tar.gz"),
+        ("s3:ListBucket", f"arn:aws:s3:::{bucket}"),
+    ):
+        assert (grants.check(need(sync, action, arn, "sync", **context)) == []) is allowed, (action, bucket)
+
+
+def test_sync_role_decrypts_only_keys_of_the_data_science_accounts_through_s3(hub_template):
+    resolved = resolve(
+        hub_template,
+        HUB,
+        {"OrganizationId": ORGANIZATION, "ModelPackageGroupName1": "churn", "DataScienceAccountIds": [DATA_SCIENCE]},
+    )
+    (policy,) = resolved["Resources"]["SyncRole"]["Properties"]["Policies"]
+    (decrypt,) = [
+        s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "DecryptDataScienceArtifactsThroughS3"
+    ]
+    assert decrypt["Resource"] == [f"arn:*:kms:*:{DATA_SCIENCE}:key/*"]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
+    assert not any(
+        s["Resource"] in ("*", "arn:aws:s3:::*/*")
+        for s in policy["PolicyDocument"]["Statement"]
+        if s["Sid"] != "ListModelPackages"
+    )
+
+
+# --- The push policy of the data science roles (issue 9, A8) ---------------------------------------
+
+PUSH_ROLE = {"Fn::Sub": "arn:${AWS::Partition}:iam::${HubAccountId}:role/sagemaker-${HubName}-push"}
+
+
+def test_spoke_push_caller_policy_is_scoped_to_the_push_role_and_the_hub_key(spoke):
+    policy = props(spoke, "PushCallerPolicy")
+    assert spoke["Resources"]["PushCallerPolicy"]["Type"] == "AWS::IAM::ManagedPolicy"
+    assert policy["ManagedPolicyName"] == sub("sagemaker-${HubName}-push-${AWS::Region}")
+    assert policy["Roles"] == {"Fn::If": ["HasPushCallers", {"Ref": "PushCallerRoleNames"}, {"Ref": "AWS::NoValue"}]}
+    assert spoke["Parameters"]["PushCallerRoleNames"]["Default"] == "AmazonSageMakerServiceCatalogProductsUseRole"
+    assert spoke["Parameters"]["HubKeyArn"]["Default"] == ""
+    found = statements(policy["PolicyDocument"])
+    assert {sid: s["Action"] for sid, (_, s) in found.items()} == {
+        "AssumeHubPushRole": "sts:AssumeRole",
+        "TagPushSessionWithOwnAccount": "sts:TagSession",
+        "UseHubKeyThroughS3": ["kms:GenerateDataKey", "kms:Decrypt"],
+        "WriteOwnPushPrefix": ["s3:PutObject", "s3:AbortMultipartUpload", *OBJECT_READ],
+    }
+    assert found["AssumeHubPushRole"][1]["Resource"] == PUSH_ROLE
+    assert found["TagPushSessionWithOwnAccount"][1]["Resource"] == PUSH_ROLE
+    assert found["TagPushSessionWithOwnAccount"][1]["Condition"] == {
+        "StringEquals": {"aws:RequestTag/smcat-account": "${aws:PrincipalAccount}"}
+    }
+    # Through S3 only; the hub key by its alias only when HubKeyArn does not name it.
+    via_s3 = {"StringEquals": {"kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com")}}
+    assert found["UseHubKeyThroughS3"][1]["Condition"] == {"Fn::If": [
+        "HasHubKeyArn",
+        via_s3,
+        {**via_s3, "ForAnyValue:StringEquals": {"kms:ResourceAliases": sub("alias/sagemaker-${HubName}")}},
+    ]}
+    assert spoke["Outputs"]["PushCallerPolicyArn"]["Value"] == {"Ref": "PushCallerPolicy"}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "roles", "key"),
+    [
+        ({}, ["AmazonSageMakerServiceCatalogProductsUseRole"], f"arn:aws:kms:us-east-1:{HUB}:key/*"),
+        ({"PushCallerRoleNames": ""}, None, f"arn:aws:kms:us-east-1:{HUB}:key/*"),
+        (
+            {"PushCallerRoleNames": "ml-a,ml-b", "HubKeyArn": f"arn:aws:kms:us-east-1:{HUB}:key/abcd-1234"},
+            ["ml-a", "ml-b"],
+            f"arn:aws:kms:us-east-1:{HUB}:key/abcd-1234",
+        ),
+    ],
+)
+def test_spoke_push_caller_policy_attaches_to_the_named_roles(spoke, parameters, roles, key):
+    resolved = resolve(spoke, DATA_SCIENCE, {"HubAccountId": HUB, "ModelPackageGroupName1": "churn", **parameters})
+    policy = resolved["Resources"]["PushCallerPolicy"]["Properties"]
+    assert policy.get("Roles") == roles
+    by_sid = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert by_sid["AssumeHubPushRole"]["Resource"] == f"arn:aws:iam::{HUB}:role/sagemaker-model-hub-push"
+    assert by_sid["UseHubKeyThroughS3"]["Resource"] == key
+    assert by_sid["WriteOwnPushPrefix"]["Resource"] == (
+        f"arn:aws:s3:::sagemaker-model-hub-{HUB}-us-east-1/push/${{aws:PrincipalAccount}}/*"
+    )
