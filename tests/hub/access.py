@@ -3,10 +3,13 @@
 A `Need` is one request: a principal (its ARN, account and organization), an action, a resource
 ARN, and the request's context (condition keys). `Grants` collects the policy statements of
 resolved templates: resource policies (bucket, key, model package group, event bus, role trust)
-by the resource they protect, identity policies by the role they belong to.
+by the resource they protect, identity policies by the role they belong to. Roles AWS creates
+(the SageMaker projects' UseRole and split roles, Studio execution roles) have the identity
+policies of managed_policies.py, whichever account they are in; a role neither a template nor
+that table knows is "unmodelled" (`Grants.unmodelled`) and assumed to allow everything.
 
 `Grants.check(need)` answers like IAM does for the parts modelled here: an explicit Deny wins;
-across accounts both the principal's identity policy (when its template is known) and the
+across accounts both the principal's identity policy (when it is modelled) and the
 resource's policy must allow; in the same account either may (a KMS key's policy is always
 required: its root statement hands the decision to IAM, a statement naming the principal or "*"
 decides by itself). Principals match as `*`, an account id,
@@ -94,6 +97,17 @@ class Grants:
                         self.identity_policies.setdefault(arn, []).append(
                             Statement(f"{logical_id} {policy['PolicyName']}", statement)
                         )
+            elif kind == "AWS::IAM::ManagedPolicy" and props.get("Roles"):
+                # Attached by name (no path) to existing roles: identity statements of each, under
+                # the ARN of the AWS-created service-role/ role of that name if managed_policies.py has it.
+                from .managed_policies import policies_of
+
+                for name in props["Roles"]:
+                    arn = f"arn:{PARTITION}:iam::{account}:role/{name}"
+                    in_service_role = arn.replace(":role/", ":role/service-role/")
+                    arn = in_service_role if policies_of(in_service_role) is not None else arn
+                    for statement in props["PolicyDocument"]["Statement"]:
+                        self.identity_policies.setdefault(arn, []).append(Statement(f"{logical_id} managed", statement))
             elif kind == "AWS::S3::BucketPolicy":
                 bucket = props["Bucket"]
                 for statement in props["PolicyDocument"]["Statement"]:
@@ -145,9 +159,13 @@ class Grants:
         on_resource = self.resource_statements(need.resource)
         owners = {account for account, _ in on_resource}
         owner = next(iter(owners)) if owners else _account_of(need.resource)
+        # aws:ResourceAccount is the owner of the resource (S3 ARNs carry no account: the owner
+        # is the account whose template made the bucket), unless the need says otherwise.
+        if owner:
+            context.setdefault("aws:resourceaccount", owner)
         cross_account = owner != need.principal.account
         resource_side = _decide([s for _, s in on_resource], need, context, with_principal=True)
-        identity = self.identity_policies.get(need.principal.arn)
+        identity = self.identity_of(need.principal.arn)
         identity_side = None if identity is None else _decide(identity, need, context, with_principal=False)
         problems = []
         if "Deny" in (resource_side, identity_side):
@@ -166,12 +184,35 @@ class Grants:
             if resource_side != "Allow":
                 problems.append(f"no resource policy statement allows {need.describe()}")
             # A known identity policy must allow it too (an unknown one, of a role no template
-            # here makes, is assumed to).
+            # and no table of managed_policies.py knows, is assumed to: see `unmodelled`).
             if identity is not None and identity_side != "Allow":
                 problems.append(f"the identity policy of {need.principal.arn} does not allow {need.describe()}")
         elif "Allow" not in (resource_side, identity_side):
             problems.append(f"nothing allows {need.describe()}")
         return problems
+
+    def identity_of(self, arn: str) -> list[Statement] | None:
+        """The identity policy of a principal: the statements templates give it (its own role's, or
+        policies a template attaches to it) plus, for roles AWS creates (the projects' UseRole and
+        split roles, Studio execution roles), their policies from managed_policies.py; None when
+        neither knows it."""
+        from .managed_policies import policies_of
+
+        policies = policies_of(arn)
+        if arn not in self.identity_policies and policies is None:
+            return None
+        aws_created = [
+            Statement(f"AWS-created role: {name}", body) for name, bodies in policies or [] for body in bodies
+        ]
+        return self.identity_policies.get(arn, []) + aws_created
+
+    def unmodelled(self, arn: str) -> bool:
+        """Whether `arn` is a principal whose identity policy nothing here models (the evaluator then
+        assumes it allows everything): not a service, not an account root, not a role of a template
+        or of managed_policies.py."""
+        if arn.endswith(".amazonaws.com") or arn.endswith(":root"):
+            return False
+        return self.identity_of(arn) is None
 
     def allowing(self, need: Need) -> list[str]:
         """The Sids of the resource policy statements that allow `need` (for the record)."""
@@ -224,14 +265,22 @@ def _decide(statements: list[Statement], need: Need, context: dict[str, Any], wi
 
 
 def _applies(body: dict[str, Any], need: Need, context: dict[str, Any], with_principal: bool) -> bool:
-    for unsupported in ("NotPrincipal", "NotAction", "NotResource"):
-        if unsupported in body:
-            raise ValueError(f"{unsupported} is not modelled")
+    if "NotPrincipal" in body:
+        raise ValueError("NotPrincipal is not modelled")
+    if with_principal and ("NotAction" in body or "NotResource" in body):
+        raise ValueError("NotAction/NotResource in a resource policy are not modelled")
     if with_principal and not _principal_matches(body.get("Principal"), need.principal):
         return False
-    if not any(_match(a, need.action) for a in _list(body.get("Action"))):
+    if "NotAction" in body:  # identity policies of AWS managed policies (managed_policies.py)
+        if any(_match(a, need.action) for a in _list(body["NotAction"])):
+            return False
+    elif not any(_match(a, need.action) for a in _list(body.get("Action"))):
         return False
-    if "Resource" in body:
+    if "NotResource" in body:
+        resources = [_substitute(r, context) for r in _list(body["NotResource"])]
+        if any(r is None or _match(r, need.resource, case=True) for r in resources):
+            return False
+    elif "Resource" in body:
         resources = [_substitute(r, context) for r in _list(body["Resource"])]
         # A variable whose key the request lacks matches nothing (IAM's rule for Resource).
         if not any(r is not None and _match(r, need.resource, case=True) for r in resources):
@@ -270,6 +319,8 @@ def _condition(operator: str, actual: Any, expected: list[Any]) -> bool:
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
     quantifier, _, base = base.rpartition(":")
+    if operator == "Null":  # true: the key must be absent; false: present
+        return (actual is None) == (str(expected[0]).lower() == "true")
     if actual is None:
         return if_exists
     values = _list(actual)
@@ -279,6 +330,8 @@ def _condition(operator: str, actual: Any, expected: list[Any]) -> bool:
         test = lambda value: any(_match(e, value, case=True) for e in expected)  # noqa: E731
     elif base == "StringNotEquals":
         test = lambda value: all(value != e for e in expected)  # noqa: E731
+    elif base == "StringEqualsIgnoreCase":
+        test = lambda value: any(str(value).lower() == str(e).lower() for e in expected)  # noqa: E731
     elif base == "Bool":
         test = lambda value: any(str(value).lower() == str(e).lower() for e in expected)  # noqa: E731
     else:

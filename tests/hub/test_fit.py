@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ USE_ROLE = "service-role/AmazonSageMakerServiceCatalogProductsUseRole"
 HUB_GROUP_ARN = f"arn:aws:sagemaker:{REGION}:{HUB}:model-package-group/{GROUP}"
 PROJECT = {"SageMakerProjectName": "churn", "SageMakerProjectId": "p-abcdef123456", "SeedCodeBucket": "seed-bucket"}
 OU_PROJECT = {**PROJECT, "SageMakerProjectName": "fraud", "SageMakerProjectId": "p-0u0u0u0u0u0u"}
+SYNC_PROJECT = {**PROJECT, "SageMakerProjectName": "credit", "SageMakerProjectId": "p-5y5y5y5y5y5y"}
 # The context of the PutEvents a rule makes when it forwards a SageMaker model package event.
 EVENT_CONTEXT = {"events:source": "aws.sagemaker", "events:detail-type": "SageMaker Model Package State Change"}
 
@@ -63,6 +65,14 @@ def products() -> dict[str, Any]:
     }
 
 
+@cache
+def project_roles() -> dict:
+    """project-roles in the data science account, resolved (its roles' identity policies)."""
+    from products import project_roles as module
+
+    return resolve(module.PRODUCT.template().to_dict(), DATA_SCIENCE, {"CatalogArtifactBucket": "catalog-artifacts"})
+
+
 @dataclass
 class World:
     """The resolved templates, by the account they are launched in."""
@@ -75,6 +85,7 @@ class World:
     staging: dict  # target-account-bootstrap in the staging account
     prod: dict
     build_ous: dict  # a second model-build project, deployable by the staging and prod OUs
+    build_sync: dict  # a third model-build project, whose approved versions the hub pulls (HubName)
 
     def grants(self) -> Grants:
         grants = Grants()
@@ -87,8 +98,11 @@ class World:
             (self.staging, STAGING),
             (self.prod, PROD),
             (self.build_ous, DATA_SCIENCE),
+            (self.build_sync, DATA_SCIENCE),
         ):
             grants.add_template(resolved, account)
+        # project-roles' pipeline role (PROJECTS_PIPELINE); roles AWS creates: managed_policies.py.
+        grants.add_template(project_roles(), DATA_SCIENCE)
         return grants
 
     def resource(self, resolved: dict, kind: str, logical_id: str | None = None) -> dict:
@@ -115,7 +129,6 @@ def build_world() -> World:
             "WorkloadOrganizationalUnitIds": [OU_STAGING, OU_PROD],
         },
     )
-    key_arns = [hub["Outputs"]["HubKeyArn"]]
     build = resolve(
         templates["model-build"],
         DATA_SCIENCE,
@@ -128,14 +141,9 @@ def build_world() -> World:
         },
         stack="build",
     )
-    key_arns.append(build["Outputs"]["ArtifactKeyArn"])
-    bootstrap = {
-        "DataScienceAccountId": DATA_SCIENCE,
-        "ProjectNamePrefix": "churn",
-        "ArtifactBucketPattern": "sagemaker-*",
-        "ArtifactKeyArns": key_arns,
-        "ModelRegistryAccountId": HUB,
-    }
+    # The bootstrap's defaults: no bucket pattern, no key list (the registry account's buckets
+    # and keys are readable by default).
+    bootstrap = {"DataScienceAccountId": DATA_SCIENCE, "ProjectNamePrefix": "churn", "ModelRegistryAccountId": HUB}
     deploy = {**PROJECT, "SeedCodeModeldeployKey": "modeldeploy.zip", "SageMakerModelPackageGroupName": HUB_GROUP_ARN}
     return World(
         hub=hub,
@@ -176,6 +184,12 @@ def build_world() -> World:
             },
             stack="build-ous",
         ),
+        build_sync=resolve(
+            templates["model-build"],
+            DATA_SCIENCE,
+            {**SYNC_PROJECT, "SeedCodeModelbuildKey": "modelbuild.zip", "HubAccountId": HUB, "HubName": HUB_NAME},
+            stack="build-sync",
+        ),
     )
 
 
@@ -214,7 +228,10 @@ VIA_S3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
 PENDING = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
 APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
 IN_ORG = {"aws:ResourceOrgID": ORGANIZATION}
+GRANT_FOR_SAGEMAKER = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"sagemaker.{REGION}.amazonaws.com"}
 OWN_ACCOUNT_TAG = {"aws:RequestTag/smcat-account": DATA_SCIENCE}
+# A request S3 makes to the hub key for a principal (SSE-KMS): through S3, and the key's aliases.
+HUB_KEY_VIA_S3 = {**VIA_S3, "kms:ResourceAliases": [f"alias/sagemaker-{HUB_NAME}"]}
 # A SageMaker job's execution role in the data science account, made by none of our templates.
 JOB = in_org(f"arn:aws:iam::{DATA_SCIENCE}:role/service-role/AmazonSageMaker-ExecutionRole-1")
 DS_CALLER = DATA_SCIENCE
@@ -258,6 +275,34 @@ def ous_object(w: World) -> str:
     return f"arn:aws:s3:::{w.build_ous['Outputs']['ArtifactBucketName']}/fraud/train/model.tar.gz"
 
 
+def sync_group(w: World) -> str:
+    group = w.build_sync["Outputs"]["ModelPackageGroupName"]
+    return f"arn:aws:sagemaker:{REGION}:{DATA_SCIENCE}:model-package-group/{group}"
+
+
+def sync_object(w: World) -> str:
+    return f"arn:aws:s3:::{w.build_sync['Outputs']['ArtifactBucketName']}/credit/train/model.tar.gz"
+
+
+# What a package registers besides model.tar.gz: the training code (SAGEMAKER_SUBMIT_DIRECTORY),
+# evaluation metrics, drift baselines and the sample payload, all in the spoke bucket.
+SYNCED_KEYS = (
+    "m/model.tar.gz",
+    "churn/code/sourcedir.tar.gz",
+    "churn/evaluation/evaluation.json",
+    "churn/baselines/statistics.json",
+    "churn/payload/payload.tar.gz",
+)
+
+
+def pulled(key: str) -> str:
+    """Where model_sync copies s3://<spoke bucket>/<key>."""
+    from generator.lambdas.model_sync import PREFIX
+
+    spoke_bucket = f"sagemaker-{HUB_NAME}-{DATA_SCIENCE}-{REGION}"
+    return f"arn:aws:s3:::{HUB_BUCKET}/{PREFIX}/{DATA_SCIENCE}/{spoke_bucket}/{key}"
+
+
 def hub_key(w: World) -> str:
     return w.hub["Outputs"]["HubKeyArn"]
 
@@ -297,6 +342,13 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(DS_PIPELINE, action, spoke_output(w, "HubPushRoleArn"), "push", **OWN_ACCOUNT_TAG)
         for action in ("sts:AssumeRole", "sts:TagSession")
     ],
+    # The caller's side: registry-spoke's PushCallerPolicy, attached to the projects' UseRole.
+    "the data science roles' push policy allows assuming the push role and using the hub key": lambda w: [
+        *[need(DS_PIPELINE, a, spoke_output(w, "HubPushRoleArn"), "push", **OWN_ACCOUNT_TAG)
+          for a in ("sts:AssumeRole", "sts:TagSession")],
+        *[need(DS_PIPELINE, a, hub_key(w), "push/ objects", **HUB_KEY_VIA_S3)
+          for a in ("kms:GenerateDataKey", "kms:Decrypt")],
+    ],
     "the push role writes artifacts and registers pending versions": lambda w: [
         need(PUSH, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/{DATA_SCIENCE}/model.tar.gz", "push"),
         need(PUSH, "kms:GenerateDataKey", hub_key(w), "push"),
@@ -306,7 +358,7 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
     # Seed 000: data science accounts write the hub bucket (their own prefix) directly.
     "data science writes its own prefix of the hub bucket": lambda w: [
         need(DS_PIPELINE, "s3:PutObject", f"arn:aws:s3:::{HUB_BUCKET}/push/{DATA_SCIENCE}/model.tar.gz", "write"),
-        need(DS_PIPELINE, "kms:GenerateDataKey", hub_key(w), "write"),
+        need(DS_PIPELINE, "kms:GenerateDataKey", hub_key(w), "write", **HUB_KEY_VIA_S3),
         need(DS_PIPELINE, "s3:GetObject", f"arn:aws:s3:::{HUB_BUCKET}/pull/{DATA_SCIENCE}/x/model.tar.gz", "read"),
     ],
     # Seed 004, pull: spoke -> hub bus -> sync function -> spoke registry and bucket.
@@ -331,11 +383,23 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
             "sync",
         ),
         need(SYNC, "s3:GetObject", spoke_object(w), "sync", **IN_ORG),
+        # A URI naming no object is copied as a prefix (ListObjectsV2).
+        need(SYNC, "s3:ListBucket", f"arn:aws:s3:::{spoke_output(w, 'SpokeBucketName')}", "sync prefix", **IN_ORG),
         need(SYNC, "kms:Decrypt", spoke_output(w, "SpokeKeyArn"), "sync", **VIA_S3),
     ],
     "SageMaker jobs of the data science account write and read the spoke bucket": lambda w: [
         need(JOB, action, spoke_output(w, "SpokeKeyArn"), "model.tar.gz", **VIA_S3, **{"kms:CallerAccount": DS_CALLER})
         for action in ("kms:GenerateDataKey", "kms:Decrypt")
+    ],
+    # Pull from a model-build project (HubName given): its group, bucket and key grant the sync role,
+    # so nobody replaces a CloudFormation-managed group policy by hand.
+    "the sync role reads a model-build project's registry, bucket and key": lambda w: [
+        need(SYNC, "sagemaker:DescribeModelPackage", build_version(w.build_sync), "sync"),
+        need(SYNC, "sagemaker:ListModelPackages", build_version(w.build_sync), "sync"),
+        need(SYNC, "sagemaker:DescribeModelPackageGroup", sync_group(w), "sync"),
+        need(SYNC, "sagemaker:ListModelPackages", sync_group(w), "list by group"),
+        need(SYNC, "s3:GetObject", sync_object(w), "sync", **IN_ORG),
+        need(SYNC, "kms:Decrypt", w.build_sync["Outputs"]["ArtifactKeyArn"], "sync", **VIA_S3),
     ],
     "the sync role writes the hub": lambda w: [
         need(SYNC, "s3:PutObject", PULLED, "sync"),
@@ -390,8 +454,10 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         )
     ],
     "the pipeline tests the endpoints with the tester role": lambda w: [
-        need(PROJECTS_PIPELINE, "sts:AssumeRole", STAGING_TESTER.arn, "test"),
-        need(PROJECTS_PIPELINE, "sts:AssumeRole", f"arn:aws:iam::{STAGING}:role/sagemaker-mlops-deployer", "deploy"),
+        # The roles' account is in the organization: the request carries aws:ResourceOrgID.
+        need(PROJECTS_PIPELINE, "sts:AssumeRole", STAGING_TESTER.arn, "test", **IN_ORG),
+        need(PROJECTS_PIPELINE, "sts:AssumeRole", f"arn:aws:iam::{STAGING}:role/sagemaker-mlops-deployer", "deploy",
+             **IN_ORG),
         need(STAGING_TESTER, "sagemaker:DescribeEndpoint", STAGING_ENDPOINT_ARN, "test"),
         need(STAGING_TESTER, "sagemaker:InvokeEndpoint", STAGING_ENDPOINT_ARN, "test"),
     ],
@@ -401,6 +467,27 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
         need(STAGING_ENDPOINT, "kms:GenerateDataKey", capture_key(w), "capture",
              **VIA_S3, **{"kms:CallerAccount": STAGING}),
     ],
+    # A stage config's KmsKeyArn (the project's shared key) encrypts the endpoint volume: the
+    # deployer's CreateEndpointConfig has SageMaker create a grant for the instances.
+    "the deployer uses the project's key for the endpoint volume": lambda w: [
+        need(STAGING_DEPLOYER, "kms:DescribeKey", w.endpoint["Outputs"]["ArtifactKeyArn"], "volume key"),
+        need(STAGING_DEPLOYER, "kms:CreateGrant", w.endpoint["Outputs"]["ArtifactKeyArn"], "volume key",
+             **GRANT_FOR_SAGEMAKER),
+    ],
+    # A tag-only change of the endpoint stack updates its model and endpoint config in place.
+    "the deployer changes the tags of the project's models and endpoint configs": lambda w: [
+        need(STAGING_DEPLOYER, action, f"arn:aws:sagemaker:{REGION}:{STAGING}:{kind}/{kind}-abc123", "tags",
+             **{"aws:ResourceTag/sagemaker:project-name": "churn-p-abcdef123456"})
+        for action in ("sagemaker:AddTags", "sagemaker:DeleteTags")
+        for kind in ("model", "endpoint-config")
+    ],
+    # model_sync copies every S3 URI of a package (model, code, metrics, baselines, payload) to
+    # pull/<account>/<source bucket>/<key> of the hub bucket: the endpoints read them all there.
+    "workload accounts read every URI of a synced package in the hub": lambda w: [
+        need(p, "s3:GetObject", pulled(key), "synced package")
+        for p in (STAGING_ENDPOINT, PROD_ENDPOINT, NEW_STAGING)
+        for key in SYNCED_KEYS
+    ] + [need(p, "kms:Decrypt", hub_key(w), "synced package", **VIA_S3) for p in (STAGING_ENDPOINT, PROD_ENDPOINT)],
     "the deployer creates models from hub versions": lambda w: [
         need(STAGING_DEPLOYER, "sagemaker:CreateModel", HUB_VERSION, "deploy"),
     ],
@@ -487,7 +574,7 @@ REFUSED: dict[str, Callable[[World], list[Need]]] = {
              **{"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}),
     ],
     "the pipeline holds the endpoints' execution role, or the tester more than tests": lambda w: [
-        need(PROJECTS_PIPELINE, "sts:AssumeRole", f"arn:aws:iam::{account}:role/sagemaker-role-mlops", "test")
+        need(PROJECTS_PIPELINE, "sts:AssumeRole", f"arn:aws:iam::{account}:role/sagemaker-role-mlops", "test", **IN_ORG)
         for account in (STAGING, PROD)
     ] + [
         need(STAGING_TESTER, "sagemaker:UpdateEndpoint", STAGING_ENDPOINT_ARN, "tester"),
@@ -498,6 +585,31 @@ REFUSED: dict[str, Callable[[World], list[Need]]] = {
         need(STAGING_ENDPOINT, "s3:PutObject", capture_object(w, "fraud-p-1-staging"), "another project's prefix"),
         need(in_org(f"arn:aws:iam::{PROD}:role/sagemaker-role-mlops", OU_PROD), "kms:GenerateDataKey", capture_key(w),
              "another account", **VIA_S3, **{"kms:CallerAccount": PROD}),
+    ],
+    "the deployer grants a key to a principal of its choice, or tags other models": lambda w: [
+        need(STAGING_DEPLOYER, "kms:CreateGrant", w.endpoint["Outputs"]["ArtifactKeyArn"], "not for SageMaker"),
+        need(STAGING_DEPLOYER, "sagemaker:AddTags", f"arn:aws:sagemaker:{REGION}:{STAGING}:model/other",
+             "other project", **{"aws:ResourceTag/sagemaker:project-name": "fraud-p-1"}),
+    ],
+    "alarms other than the projects' are read": lambda w: [
+        need(p, "cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{REGION}:{STAGING}:alarm:billing-alarm", "other")
+        for p in (STAGING_ENDPOINT, STAGING_DEPLOYER)
+    ],
+    "other hub roles, or the sync role of a project that named no hub, read a model-build project": lambda w: [
+        need(PUSH, "sagemaker:DescribeModelPackage", build_version(w.build_sync), "not the sync role"),
+        need(PUSH, "s3:GetObject", sync_object(w), "not the sync role"),
+        need(SYNC, "sagemaker:DescribeModelPackage", build_version(w.build_ous), "no HubName"),
+        need(SYNC, "s3:GetObject", ous_object(w), "no HubName", **IN_ORG),
+    ],
+    "the sync role reads buckets it does not sync from": lambda w: [
+        # A bucket with the spoke's name, but owned by another account of the organization.
+        need(SYNC, "s3:GetObject", spoke_object(w), "squatted name", **IN_ORG, **{"aws:ResourceAccount": STAGING}),
+        # Unrelated buckets of the data science account (its SageMaker SDK default bucket, any other).
+        *[need(SYNC, "s3:GetObject", f"arn:aws:s3:::{b}/model.tar.gz", "unrelated", **IN_ORG,
+               **{"aws:ResourceAccount": DATA_SCIENCE})
+          for b in (f"sagemaker-{REGION}-{DATA_SCIENCE}", f"ml-data-{DATA_SCIENCE}")],
+        # Keys of other accounts, even through S3.
+        need(SYNC, "kms:Decrypt", capture_key(w), "a target account's key", **VIA_S3),
     ],
     "other hub roles read the spoke": lambda w: [
         need(PUSH, "sagemaker:DescribeModelPackage", SPOKE_VERSION, "not the sync role"),
@@ -573,6 +685,29 @@ def test_what_must_stay_refused_is_refused(world, name):
         ("the sync role reads the spoke's registry, bucket and key", "HubSyncRoleDecrypts", "SpokeKey", "kms:Decrypt"),
         ("the spoke forwards to the hub's bus", "", "HubEventBusPolicy", "events:PutEvents"),
         ("data science assumes the hub's push role", "DataScienceAccountsInOrganization", "PushRole", "sts:AssumeRole"),
+        *[
+            ("the data science roles' push policy allows assuming the push role and using the hub key", sid,
+             "PushCallerPolicy", missing)
+            for sid, missing in (
+                ("AssumeHubPushRole", "sts:AssumeRole"),
+                ("TagPushSessionWithOwnAccount", "sts:TagSession"),
+                ("UseHubKeyThroughS3", "kms:GenerateDataKey"),
+            )
+        ],
+        *[
+            ("the sync role reads the spoke's registry, bucket and key", sid, "SyncRole", missing)
+            for sid, missing in (
+                ("ReadDataScienceArtifacts", "s3:GetObject"),
+                ("ListDataScienceArtifactBuckets", "s3:ListBucket"),
+                ("DecryptDataScienceArtifactsThroughS3", "kms:Decrypt"),
+            )
+        ],
+        (
+            "workload accounts read every URI of a synced package in the hub",
+            "WorkloadOUsRead",
+            "HubBucket",
+            "s3:GetObject",
+        ),
         (
             "target accounts deploy hub versions and read pulled artifacts",
             "WorkloadOUsRead",
@@ -599,6 +734,42 @@ def test_what_must_stay_refused_is_refused(world, name):
             "sagemaker:CreateModel",
         ),
         ("the deployer creates models from hub versions", "CreateModelsFromRegistryPackages", "DeployerRole", ""),
+        (
+            "the sync role reads a model-build project's registry, bucket and key",
+            "HubSyncRoleReadsVersions",
+            "ModelPackageGroup",
+            "sagemaker:DescribeModelPackage",
+        ),
+        (
+            "the sync role reads a model-build project's registry, bucket and key",
+            "HubSyncRoleReadsModels",
+            "ArtifactBucket",
+            "s3:GetObject",
+        ),
+        (
+            "the sync role reads a model-build project's registry, bucket and key",
+            "HubSyncRoleDecrypts",
+            "ArtifactKey",
+            "kms:Decrypt",
+        ),
+        (
+            "the deployer uses the project's key for the endpoint volume",
+            "GrantVolumeKeysToSageMaker",
+            "DeployerRole",
+            "kms:CreateGrant",
+        ),
+        (
+            "the deployer uses the project's key for the endpoint volume",
+            "TargetAccountsGrantToSageMaker",
+            "ArtifactKey",
+            "kms:CreateGrant",
+        ),
+        (
+            "the deployer changes the tags of the project's models and endpoint configs",
+            "UseAndDeleteTaggedModelsAndConfigs",
+            "DeployerRole",
+            "sagemaker:AddTags",
+        ),
         (
             "the OUs' execution roles read the deploy project's artifacts, its key listed nowhere",
             "DecryptArtifactsThroughS3",
