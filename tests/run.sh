@@ -16,11 +16,24 @@ venv() {  # venv DIR REQUIREMENT-ARGS...: create DIR once and install into it
   "$dir/bin/pip" install -q "$@"
 }
 
+seeds=()
+for seed in seedcode/*/; do
+  seed=${seed%/}
+  if [ -d "$seed/tests" ]; then seeds+=("$seed"); fi
+done
+
 echo "== environments"
 venv .venv -e '.[dev]'
 venv .venv-checkov 'checkov>=3.2,<4'
 venv .venv-taskcat 'taskcat==0.9.58'
 export SMCAT_CHECKOV=$PWD/.venv-checkov/bin/checkov
+# The seed environments come first: the main suite runs the seed code's real calls in them
+# (tests/runtime) and checks them against the templates' policies.
+for seed in "${seeds[@]}"; do
+  reqs=()
+  for f in "$seed/requirements.txt" "$seed/requirements-dev.txt"; do [ -f "$f" ] && reqs+=(-r "$f"); done
+  venv ".venv-seed-$(basename "$seed")" "${reqs[@]}"
+done
 
 echo "== main suite"
 .venv/bin/ruff check .
@@ -37,13 +50,7 @@ else
   cat "$dist/../taskcat.log"; exit 1
 fi
 
-for seed in seedcode/*/; do
-  seed=${seed%/}
-  [ -d "$seed/tests" ] || continue
+for seed in "${seeds[@]}"; do
   echo "== $seed tests"
-  reqs=()
-  for f in "$seed/requirements.txt" "$seed/requirements-dev.txt"; do [ -f "$f" ] && reqs+=(-r "$f"); done
-  name=$(basename "$seed")
-  venv ".venv-seed-$name" "${reqs[@]}"
-  (cd "$seed" && "../../.venv-seed-$name/bin/python" -m pytest -q -p no:cacheprovider)
+  (cd "$seed" && "../../.venv-seed-$(basename "$seed")/bin/python" -m pytest -q -p no:cacheprovider)
 done

@@ -1,0 +1,1 @@
+"""Recorded runs of the seed code, the deploy scripts and model_sync, checked against the policies."""
