@@ -500,6 +500,16 @@ NEEDS: dict[str, Callable[[World], list[Need]]] = {
             ("kms:Decrypt", hub_key(w), VIA_S3),
         )
     ]
+    # Versions pushed into the hub keep their model data under push/<account>/, and SageMaker lists
+    # an S3Prefix model: the bootstrap's default bucket patterns must cover the hub's bucket itself.
+    + [
+        need(p, a, r, "pushed model", **ctx)
+        for p in (STAGING_ENDPOINT, PROD_ENDPOINT)
+        for a, r, ctx in (
+            ("s3:GetObject", f"arn:aws:s3:::{HUB_BUCKET}/push/{DATA_SCIENCE}/model.tar.gz", {}),
+            ("s3:ListBucket", f"arn:aws:s3:::{HUB_BUCKET}", {}),
+        )
+    ]
     # Who creates the model: the deployer (cross-account-endpoint) or a StackSet's execution role.
     + [need(p, "sagemaker:CreateModel", HUB_VERSION, "deploy") for p in (STAGING_DEPLOYER, NEW_STAGING_STACK_SETS)],
 }
