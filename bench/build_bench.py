@@ -60,7 +60,8 @@ def synthetic_catalog(where: Path, count: int) -> Path:
         (root / "products" / f"synthetic_{i:03d}.py").write_text(text)
         names.append(name)
     (root / "portfolios" / "synthetic.yaml").write_text(
-        "display_name: Synthetic\nprovider: Bench\nproducts:\n" + "".join(f"  - {n}\n" for n in names)
+        "display_name: Synthetic\nprovider: Bench\nlaunch_constraint:\n  local_role_name: SageMakerProjectsLaunchRole\n"
+        "products:\n" + "".join(f"  - {n}\n" for n in names)
     )
     return root
 

@@ -90,36 +90,55 @@ class Catalog:
 
     def products(self) -> dict[str, Product]:
         """Imports every product module and returns the products by name, or raises InputError."""
+        products, _, problems = self.load_products()
+        if problems:
+            raise InputError(problems)
+        return products
+
+    def load_products(self) -> tuple[dict[str, Product], set[str], list[Problem]]:
+        """Imports every product module: the sound products by name, the names every module declares
+        (a broken module's too, so that a portfolio naming it is not told the product is unknown), and
+        every problem found."""
         problems: list[Problem] = []
         found: dict[str, Product] = {}
+        names: set[str] = set()
+        declared: dict[str, str] = {}  # name -> the first module declaring it
         seeds = set(self.seed_folders())
         for path in self.product_files():
             where = self.rel(path)
+            # A module that cannot say its name is named like its file, as `smcat new product` writes it.
+            guess = path.stem.replace("_", "-")
             try:
                 module = _import(path)
             except (Exception, SystemExit) as exc:  # a broken module is the user's input: no traceback
                 reason, line = describe_failure(exc, path)
                 problems.append(Problem(where, "", f"cannot be imported: {reason}", line))
+                names.add(guess)
                 continue
             product = getattr(module, "PRODUCT", None)
             if not isinstance(product, Product):
                 problems.append(Problem(where, "PRODUCT", "must be a generator.product.Product"))
+                names.add(guess)
                 continue
             product = replace(product, source=where)
             reasons = product.problems()
             problems += [Problem(where, "PRODUCT", reason) for reason in reasons]
+            name = product.name if isinstance(product.name, str) else guess
+            names.add(name)
+            if isinstance(product.name, str):
+                if name in declared:  # the first module's line is on this one: both files are named
+                    problems.append(Problem(where, "PRODUCT.name", f"{name!r} is also declared in {declared[name]}"))
+                    reasons.append("declared twice")
+                declared.setdefault(name, where)
             if product.type_problems():
                 continue
             for seed in product.seedcode:
                 if seed not in seeds:
                     problems.append(Problem(where, "PRODUCT.seedcode", f"no folder seedcode/{seed}/"))
-            if product.name in found:
-                first = found[product.name].source
-                problems.append(Problem(where, "PRODUCT.name", f"{product.name!r} is also declared in {first}"))
-            found.setdefault(product.name, product)
-        if problems:
-            raise InputError(problems)
-        return dict(sorted(found.items()))
+                    reasons.append("seed")
+            if not reasons:
+                found[name] = product
+        return dict(sorted(found.items())), names, problems
 
 
 def _import(path: Path):
@@ -133,6 +152,8 @@ def _import(path: Path):
 
 def describe_failure(exc: BaseException, path: Path) -> tuple[str, int | None]:
     """An exception raised by a product module as one line, and the module's line it came from."""
+    if isinstance(exc, SyntaxError) and exc.filename and Path(exc.filename) == path:  # no frame of its own
+        return f"{type(exc).__name__}: {exc.msg}", exc.lineno
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}", (frames[-1].lineno if frames else None)

@@ -2,7 +2,8 @@
 
 Structure and types are checked against a JSON Schema (also written out for editors); what a
 schema cannot say well (AWS id formats with clear reasons, tag character classes, cross-file
-duplicates, product names, quotas) is checked here. Every problem is collected, none raised alone.
+duplicates, product names, quotas) is checked here, on every part that is well-typed: a wrong type in
+one key hides nothing about the others. Every problem is collected, none raised alone.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,10 @@ from jsonschema import Draft202012Validator
 from generator.awsids import ACCOUNT_ID, IAM_ARN, IAM_PATTERN_ARN, ORG_ID, OU_ID, ROLE_ARN, ROLE_NAME, ROOT_ID
 from generator.errors import InputError, Problem
 
-LAUNCH_ROLE = "AmazonSageMakerServiceCatalogProductsLaunchRole"
+# The role project-roles creates for the Studio portfolio (generator/blocks/project.py LAUNCH_ROLE; not
+# imported: that module needs troposphere). The AWS-managed AmazonSageMakerServiceCatalogProductsLaunchRole
+# cannot create the Studio templates' resources, so a launch constraint is never defaulted to it.
+PROJECTS_LAUNCH_ROLE = "SageMakerProjectsLaunchRole"
 MAX_TAGS = 20  # Service Catalog quota per portfolio
 OWN_TAGS = 1  # the publisher's identity tag counts towards that quota
 MAX_TAG_OPTIONS = 25
@@ -36,7 +41,7 @@ SCHEMA: dict[str, Any] = {
     "description": "One Service Catalog portfolio: its products, who may launch them, and where it is shared.",
     "type": "object",
     "additionalProperties": False,
-    "required": ["display_name", "provider", "products"],
+    "required": ["display_name", "provider", "products", "launch_constraint"],
     "properties": {
         "display_name": {**_TEXT, "minLength": 1, "maxLength": 100, "description": "Portfolio name shown to users."},
         "description": {**_TEXT, "maxLength": 2000},
@@ -55,11 +60,13 @@ SCHEMA: dict[str, Any] = {
         "launch_constraint": {
             "type": "object",
             "additionalProperties": False,
-            "description": "The role products launch with: a role name resolved in each account, or one role ARN.",
+            "description": "The role products launch with (required): a role name resolved in each account, "
+            f"such as project-roles' {PROJECTS_LAUNCH_ROLE}, or one role ARN.",
             "properties": {
-                "local_role_name": {**_TEXT, "default": LAUNCH_ROLE},
+                "local_role_name": _TEXT,
                 "role_arn": _TEXT,
             },
+            "minProperties": 1,
             "maxProperties": 1,
         },
         "principals": {
@@ -115,53 +122,95 @@ class Portfolio:
     config: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _File:
+    """What one file holds as far as it is well-typed, so checks across files run even when it has problems."""
+
+    where: str
+    lines: dict[tuple, int]
+    display_name: str | None
+    products: list[tuple[int, str]]
+    studio_visibility: bool | None
+    portfolio: Portfolio | None  # None when the file has problems
+
+    def line(self, path: tuple) -> int | None:
+        return _line(self.lines, path)
+
+
 def load_portfolios(files: list[Path], products: set[str] | None, rel=lambda p: str(p)) -> list[Portfolio]:
     """Loads and validates every file; raises InputError with every problem in every file.
 
-    `products` are the known product names; None skips that check (when products failed to load).
+    `products` are the product names the catalog declares, including those of broken modules (a portfolio
+    naming one is not told the product is unknown); None skips that check.
     """
     problems: list[Problem] = []
-    portfolios: list[Portfolio] = []
-    seen_names: dict[str, str] = {}
+    loaded: list[_File] = []
     for path in files:
-        where = rel(path)
-        found, portfolio = _load_one(path, where, products)
+        found, one = _load_one(path, rel(path), products)
         problems += found
-        if portfolio is None:
-            continue
-        name = portfolio.config["display_name"]
-        if name in seen_names:
-            problems.append(Problem(where, "display_name", f"{name!r} is also the display name in {seen_names[name]}"))
-        seen_names.setdefault(name, where)
-        portfolios.append(portfolio)
-    problems += _visibility_conflicts(portfolios)
+        if one is not None:
+            loaded.append(one)
+    problems += _display_name_repeats(loaded) + _visibility_conflicts(loaded)
     if problems:
         raise InputError(problems)
-    return portfolios
+    return [one.portfolio for one in loaded]
 
 
-def _visibility_conflicts(portfolios: list[Portfolio]) -> list[Problem]:
-    """The sagemaker:studio-visibility tag sits on the product, so its portfolios must agree on it."""
-    first: dict[str, Portfolio] = {}
+def unlisted_products(products: dict[str, Any], portfolios: list[Portfolio]) -> list[Problem]:
+    """Warnings (not errors): products that no portfolio holds, which nobody can launch."""
+    listed = {name for portfolio in portfolios for name in portfolio.config["products"]}
+    found = []
+    for name, product in products.items():
+        if name not in listed:
+            who = "Studio users cannot see it" if product.studio_project else "nobody can launch it"
+            found.append(Problem(product.source, "", f"product {name!r} is in no portfolio; {who}"))
+    return found
+
+
+def _display_name_repeats(loaded: list[_File]) -> list[Problem]:
+    first: dict[str, str] = {}
     problems = []
-    for portfolio in portfolios:
-        for index, product in enumerate(portfolio.config["products"]):
-            other = first.setdefault(product, portfolio)
-            visible = portfolio.config["studio_visibility"]
-            if other.config["studio_visibility"] != visible:
+    for one in loaded:
+        name = one.display_name
+        if name is None:
+            continue
+        if name in first:
+            problems.append(
+                Problem(
+                    one.where,
+                    "display_name",
+                    f"{name!r} is also the display name in {first[name]}",
+                    one.line(("display_name",)),
+                )
+            )
+        first.setdefault(name, one.where)
+    return problems
+
+
+def _visibility_conflicts(loaded: list[_File]) -> list[Problem]:
+    """The sagemaker:studio-visibility tag sits on the product, so its portfolios must agree on it."""
+    first: dict[str, _File] = {}
+    problems = []
+    for one in loaded:
+        if one.studio_visibility is None:
+            continue
+        for index, product in one.products:
+            other = first.setdefault(product, one)
+            if other.studio_visibility != one.studio_visibility:
                 problems.append(
                     Problem(
-                        portfolio.file,
+                        one.where,
                         f"products[{index}]",
-                        f"{product!r} is also in {other.file}, which sets studio_visibility "
-                        f"{str(other.config['studio_visibility']).lower()}; the tag is on the product, "
+                        f"{product!r} is also in {other.where}, which sets studio_visibility "
+                        f"{str(other.studio_visibility).lower()}; the tag is on the product, "
                         "so every portfolio holding it must agree",
+                        one.line(("products", index)),
                     )
                 )
     return problems
 
 
-def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[Problem], Portfolio | None]:
+def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[Problem], _File | None]:
     try:
         text = path.read_text(encoding="utf-8")
         node = yaml.compose(text)
@@ -172,56 +221,87 @@ def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[P
         mark = getattr(exc, "problem_mark", None)
         reason = getattr(exc, "problem", None) or str(exc)
         return [Problem(where, "", f"is not valid YAML: {reason}", mark.line + 1 if mark else None)], None
-    lines: dict[tuple, int] = {}
-    problems = _index(node, (), lines, where)
     if not isinstance(data, dict):
         return [Problem(where, "", "must be a mapping of portfolio settings")], None
+    lines: dict[tuple, int] = {}
+    texts: dict[tuple, str] = {}  # scalars as written: YAML turns 0123 into 83 and yes into True
+    problems = _index(node, (), lines, texts, where, yaml.constructor.SafeConstructor())
 
-    def problem(path: tuple, message: str) -> None:
-        problems.append(Problem(where, _key(path), message, _line(lines, path)))
+    def problem(path: tuple, message: str, line: int | None = -1) -> None:
+        problems.append(Problem(where, _key(path), message, _line(lines, path) if line == -1 else line))
 
-    structural = False
+    # Structure first, key by key: a wrong type in one place never stops the checks of the others.
     for error in Draft202012Validator(SCHEMA).iter_errors(data):
         path = tuple(error.absolute_path)
         if error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             for key in sorted(set(error.instance) - set(allowed), key=str):
                 problem((*path, key), _unknown_key(key, allowed))
+        elif error.validator == "required":
+            for key in error.validator_value:
+                if key not in error.instance and f"{key!r}" in error.message:
+                    # a missing top-level key is on no line; a missing share key is in its share
+                    problem((*path, key), _REQUIRED.get(key, "is required"), _line(lines, path) if path else None)
         else:
-            problem(path, _schema_message(error))
-        # An unknown key leaves the rest well-typed, so the remaining checks can still run.
-        structural |= error.validator != "additionalProperties"
-    if structural:
-        return problems, None
+            problem(path, _schema_message(error, texts.get(path)))
+    # Then meaning, on every part that is well-typed.
     config = _resolve(data, products, problem)
-    return problems, (None if problems else Portfolio(path.stem, where, config))
+    visibility = data.get("studio_visibility", True)
+    display_name = data.get("display_name")
+    return problems, _File(
+        where,
+        lines,
+        display_name if isinstance(display_name, str) else None,
+        _items(data.get("products")),
+        visibility if isinstance(visibility, bool) else None,
+        None if problems else Portfolio(path.stem, where, config()),
+    )
 
 
-def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> dict[str, Any]:
-    """Checks what the schema cannot and returns the portfolio in the form the publisher uses."""
-    for index, name in enumerate(data["products"]):
-        if products is not None and name not in products:
+_REQUIRED = {
+    "launch_constraint": (
+        "is required: the role Service Catalog creates the products' stacks with; give local_role_name: "
+        f"{PROJECTS_LAUNCH_ROLE} (the project-roles product's launch role) or your own role, not the AWS-managed "
+        "AmazonSageMakerServiceCatalogProductsLaunchRole, which cannot create these templates' resources"
+    ),
+}
+
+
+def _items(value: Any) -> list[tuple[int, str]]:
+    """The string entries of a list, with their indexes; nothing when it is not a list."""
+    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> Callable[[], dict[str, Any]]:
+    """Checks what the schema cannot, on each well-typed part; returns what makes the portfolio in the form
+    the publisher uses, to call only when no problem was found."""
+    names = _items(data.get("products"))
+    for index, name in names:
+        if products is not None and name and name not in products:
             close = difflib.get_close_matches(name, sorted(products), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(products)) or 'none'}"
             problem(("products", index), f"unknown product {name!r}{hint}")
-    _duplicates(data["products"], ("products",), problem)
+    _duplicates(names, ("products",), problem)
 
-    constraint = data.get("launch_constraint") or {}
-    if "role_arn" in constraint:
-        if not ROLE_ARN.match(constraint["role_arn"]):
-            problem(("launch_constraint", "role_arn"), f"{constraint['role_arn']!r} is not an IAM role ARN")
-        launch = {"RoleArn": constraint["role_arn"]}
-    else:
-        role = constraint.get("local_role_name", LAUNCH_ROLE)
-        if not ROLE_NAME.match(role):
-            problem(
-                ("launch_constraint", "local_role_name"),
-                f"{role!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-; no path)",
-            )
-        launch = {"LocalRoleName": role}
+    constraint = data.get("launch_constraint")
+    launch: dict[str, str] = {}
+    if isinstance(constraint, dict):
+        arn, role = constraint.get("role_arn"), constraint.get("local_role_name")
+        if isinstance(arn, str):
+            if not ROLE_ARN.match(arn):
+                problem(("launch_constraint", "role_arn"), f"{arn!r} is not an IAM role ARN")
+            launch = {"RoleArn": arn}
+        if isinstance(role, str):
+            if not ROLE_NAME.match(role):
+                problem(
+                    ("launch_constraint", "local_role_name"),
+                    f"{role!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-; no path)",
+                )
+            launch = {"LocalRoleName": role}
 
     principals = []
-    for index, arn in enumerate(data.get("principals", [])):
+    arns = _items(data.get("principals"))
+    for index, arn in arns:
         kind = _principal_type(arn)
         if kind is None:
             problem(
@@ -230,19 +310,23 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> dict[s
                 "(arn:aws:iam::<12 digits>:role/Name, or arn:aws:iam:::role/Name* for a pattern)",
             )
         principals.append({"arn": arn, "type": kind})
-    _duplicates(data.get("principals", []), ("principals",), problem)
+    _duplicates(arns, ("principals",), problem)
     patterns = sum(p["type"] == "IAM_PATTERN" for p in principals)
     if patterns > MAX_PATTERN_PRINCIPALS:
         problem(("principals",), f"{patterns} IAM_PATTERN principals; Service Catalog allows {MAX_PATTERN_PRINCIPALS}")
 
-    shares = []
-    for index, share in enumerate(data.get("shares", [])):
-        kind, reason = _share_type(share["target"])
+    shares, targets = [], []
+    for index, share in enumerate(data["shares"] if isinstance(data.get("shares"), list) else []):
+        if not isinstance(share, dict) or not isinstance(share.get("target"), str):
+            continue
+        target = share["target"]
+        targets.append((index, target))
+        kind, reason = _share_type(target)
         if reason:
             problem(("shares", index, "target"), reason)
         # Principal sharing is for OUs and the organization only (CreatePortfolioShare).
         by_node = kind != "ACCOUNT"
-        if share.get("share_principals") and not by_node:
+        if share.get("share_principals") is True and not by_node:
             problem(
                 ("shares", index, "share_principals"),
                 "principals can be shared with OUs and the organization, not with an account; "
@@ -251,31 +335,35 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> dict[s
         shares.append(
             {
                 "type": kind,
-                "value": share["target"],
+                "value": target,
                 "share_principals": share.get("share_principals", by_node),
                 "share_tag_options": share.get("share_tag_options", True),
             }
         )
-    _duplicates([s["target"] for s in data.get("shares", [])], ("shares",), problem, field="target")
+    _duplicates(targets, ("shares",), problem, field="target")
 
-    tags = data.get("tags", {})
+    tags = data["tags"] if isinstance(data.get("tags"), dict) else {}
     for key, value in tags.items():
-        _tag_text(key, ("tags", key), "tag key", problem, reserved=True)
-        _tag_text(value, ("tags", key), "tag value", problem)
+        if isinstance(key, str):
+            _tag_text(key, ("tags", key), "tag key", problem, reserved=True)
+        if isinstance(value, str):
+            _tag_text(value, ("tags", key), "tag value", problem)
     if len(tags) > MAX_TAGS - OWN_TAGS:
         problem(("tags",), f"{len(tags)} tags; a portfolio holds {MAX_TAGS} and smcat uses {OWN_TAGS} to find it again")
 
-    options = data.get("tag_options", {})
+    options = data["tag_options"] if isinstance(data.get("tag_options"), dict) else {}
+    count = 0
     for key, values in options.items():
-        _tag_text(key, ("tag_options", key), "TagOption key", problem)
-        for index, value in enumerate(values):
+        if isinstance(key, str):
+            _tag_text(key, ("tag_options", key), "TagOption key", problem)
+        for index, value in _items(values):
             _tag_text(value, ("tag_options", key, index), "TagOption value", problem)
-        _duplicates(values, ("tag_options", key), problem)
-    count = sum(len(v) for v in options.values())
+        _duplicates(_items(values), ("tag_options", key), problem)
+        count += len(values) if isinstance(values, list) else 0
     if count > MAX_TAG_OPTIONS:
         problem(("tag_options",), f"{count} TagOptions; a portfolio can have {MAX_TAG_OPTIONS} associated")
 
-    return {
+    return lambda: {
         "display_name": data["display_name"],
         "description": data.get("description", ""),
         "provider": data["provider"],
@@ -330,20 +418,29 @@ def _tag_text(text: str, path: tuple, what: str, problem, reserved: bool = False
         problem(path, f"{what} {text!r} uses the reserved prefix 'aws:'")
 
 
-def _duplicates(values: list[Any], path: tuple, problem, field: str | None = None) -> None:
+def _duplicates(values: list[tuple[int, Any]], path: tuple, problem, field: str | None = None) -> None:
     seen: set[Any] = set()
-    for index, value in enumerate(values):
+    for index, value in values:
         if value in seen:
             problem((*path, index, field) if field else (*path, index), f"{value!r} is listed twice")
         seen.add(value)
 
 
-def _schema_message(error) -> str:
+def _schema_message(error, written: str | None) -> str:
+    """One schema error as a reason; `written` is the value's text in the file when it is a scalar."""
     validator = error.validator
-    if validator == "required":
-        return error.message.replace("is a required property", "is required")
     if validator == "type":
-        return f"must be {_TYPE_NAMES.get(error.validator_value, error.validator_value)}, not {error.instance!r}"
+        expected = _TYPE_NAMES.get(error.validator_value, error.validator_value)
+        if written is None or isinstance(error.instance, str | list | dict):
+            return f"must be {expected}, not {error.instance!r}"
+        if error.validator_value != "string" or not written:
+            return f"must be {expected}, not {written or 'empty'}"
+        # A plain scalar YAML read as something else: show it as typed, never as YAML's number.
+        kind = "true or false" if isinstance(error.instance, bool) else "null" if error.instance is None else "a number"
+        hint = ""
+        if tuple(error.absolute_path)[-1:] == ("target",) and written.isdigit():
+            hint = " (account ids are 12 digits" + ("" if len(written) == 12 else f"; this has {len(written)}") + ")"
+        return f"{written} is read by YAML as {kind}, not text; quote it: '{written}'{hint}"
     if validator in ("minLength", "maxLength"):
         return (
             f"{error.instance!r} must be {'at least' if validator == 'minLength' else 'at most'} "
@@ -351,6 +448,8 @@ def _schema_message(error) -> str:
         )
     if validator == "maxProperties":
         return "give either local_role_name or role_arn, not both"
+    if validator == "minProperties":
+        return f"give local_role_name (such as {PROJECTS_LAUNCH_ROLE}) or role_arn"
     if validator == "maxItems":
         return f"has {len(error.instance)} entries; at most {error.validator_value} allowed"
     if validator == "minItems":
@@ -365,26 +464,37 @@ def _unknown_key(key: Any, allowed: list[str]) -> str:
     return f"unknown key {key!r}; allowed: {', '.join(allowed)}"
 
 
-def _index(node, path: tuple, lines: dict[tuple, int], where: str) -> list[Problem]:
-    """Records each key path's line number and reports keys given twice (YAML keeps the last)."""
+def _index(node, path: tuple, lines: dict[tuple, int], texts: dict[tuple, str], where: str, keys) -> list[Problem]:
+    """Records each key path's line number and each scalar's text as written, and reports keys given twice
+    (YAML keeps the last). Paths use the keys as loaded (`1:` is the number 1), like the loaded data."""
     problems = []
     if node is None:
         return problems
     lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+    if isinstance(node, yaml.ScalarNode):
+        texts[path] = node.value
+    elif isinstance(node, yaml.MappingNode):
         seen = set()
         for key_node, value_node in node.value:
-            key = key_node.value
+            key = _loaded_key(key_node, keys)
             if key in seen:
                 problems.append(Problem(where, _key((*path, key)), "is given twice", key_node.start_mark.line + 1))
             seen.add(key)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            problems += _index(value_node, (*path, key), lines, where)
+            problems += _index(value_node, (*path, key), lines, texts, where, keys)
             lines[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            problems += _index(item, (*path, index), lines, where)
+            problems += _index(item, (*path, index), lines, texts, where, keys)
     return problems
+
+
+def _loaded_key(node, keys) -> Any:
+    try:
+        key = keys.construct_object(node)
+        hash(key)
+    except Exception:  # the file loaded already, so this is only a key shape not worth a line number
+        return node.value if isinstance(node, yaml.ScalarNode) else id(node)
+    return key
 
 
 def _line(lines: dict[tuple, int], path: tuple) -> int | None:

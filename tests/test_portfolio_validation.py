@@ -14,6 +14,7 @@ display_name: Test portfolio
 description: For tests.
 provider: Tests
 products: [model-build]
+launch_constraint: {local_role_name: SageMakerProjectsLaunchRole}
 principals:
   - arn:aws:iam:::role/service-role/AmazonSageMaker-ExecutionRole-*
 shares:
@@ -42,7 +43,8 @@ CASES = [
     (
         "unknown key",
         VALID + "colour: blue\n",
-        "error: portfolios/sagemaker-projects.yaml:9: colour: unknown key 'colour'; allowed: description, display_name",
+        "error: portfolios/sagemaker-projects.yaml:10: colour: unknown key 'colour'; "
+        "allowed: description, display_name",
     ),
     (
         "near-miss key",
@@ -52,18 +54,22 @@ CASES = [
     (
         "wrong type",
         VALID + "studio_visibility: sometimes\n",
-        "error: portfolios/sagemaker-projects.yaml:9: studio_visibility: must be true or false, not 'sometimes'",
+        "error: portfolios/sagemaker-projects.yaml:10: studio_visibility: must be true or false, not 'sometimes'",
     ),
     (
         "products not a list",
         VALID.replace("products: [model-build]", "products: model-build"),
         "products: must be a list, not 'model-build'",
     ),
-    ("missing key", VALID.replace("provider: Tests\n", ""), "'provider' is required"),
+    (
+        "missing key",
+        VALID.replace("provider: Tests\n", ""),
+        "error: portfolios/sagemaker-projects.yaml: provider: is required",
+    ),
     (
         "malformed OU",
         VALID.replace("ou-ab12-abcdefgh", "ou-AB12-abcdefgh"),
-        "error: portfolios/sagemaker-projects.yaml:8: shares[0].target: 'ou-AB12-abcdefgh' is not a valid OU id",
+        "error: portfolios/sagemaker-projects.yaml:9: shares[0].target: 'ou-AB12-abcdefgh' is not a valid OU id",
     ),
     ("short OU", VALID.replace("ou-ab12-abcdefgh", "ou-ab1-abcdefgh"), "'ou-ab1-abcdefgh' is not a valid OU id"),
     ("root", VALID.replace("ou-ab12-abcdefgh", "r-ab12"), "'r-ab12' is a root; Service Catalog shares with OUs"),
@@ -82,12 +88,12 @@ CASES = [
     ),
     (
         "launch role ARN",
-        VALID + "launch_constraint:\n  role_arn: arn:aws:iam::123456789012:user/bob\n",
+        VALID.replace("local_role_name: SageMakerProjectsLaunchRole", "role_arn: 'arn:aws:iam::123456789012:user/bob'"),
         "launch_constraint.role_arn: 'arn:aws:iam::123456789012:user/bob' is not an IAM role ARN",
     ),
     (
         "launch both",
-        VALID + "launch_constraint:\n  role_arn: arn:aws:iam::123456789012:role/x\n  local_role_name: y\n",
+        VALID.replace("local_role_name:", "role_arn: 'arn:aws:iam::123456789012:role/x', local_role_name:"),
         "give either local_role_name or role_arn, not both",
     ),
     (
@@ -146,10 +152,10 @@ def test_every_problem_is_reported_not_only_the_first(catalog, capsys, tmp_path)
     first = [line.split(": ")[1:3] for line in lines if "sagemaker-projects.yaml" in line]
     assert first == [
         ["portfolios/sagemaker-projects.yaml:4", "products[0]"],
-        ["portfolios/sagemaker-projects.yaml:8", "shares[0].target"],
-        ["portfolios/sagemaker-projects.yaml:9", "extra"],
+        ["portfolios/sagemaker-projects.yaml:9", "shares[0].target"],
+        ["portfolios/sagemaker-projects.yaml:10", "extra"],
     ], lines
-    assert any("second.yaml:8: shares[0].target: '1' is not a valid account id" in line for line in lines)
+    assert any("second.yaml:9: shares[0].target: '1' is not a valid account id" in line for line in lines)
 
 
 def test_duplicate_display_names_across_files(catalog, capsys, tmp_path):
@@ -190,7 +196,7 @@ def test_cli_exit_code_and_no_traceback(catalog, tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: portfolios/sagemaker-projects.yaml:8: shares[0].target: 'ou-bad' is not a valid OU id "
+        "error: portfolios/sagemaker-projects.yaml:9: shares[0].target: 'ou-bad' is not a valid OU id "
         "(ou-, 4-32 lowercase letters or digits, -, 8-32 more)"
     ]
     assert not (tmp_path / "d").exists()
@@ -201,7 +207,7 @@ def test_portfolios_disagreeing_on_a_products_studio_visibility(catalog, capsys,
     write(catalog, VALID.replace("Test portfolio", "Admin") + "studio_visibility: false\n", "zz-admin.yaml")
     lines = errors(catalog, capsys, tmp_path)
     assert lines == [
-        "error: portfolios/zz-admin.yaml: products[0]: 'model-build' is also in portfolios/sagemaker-projects.yaml, "
+        "error: portfolios/zz-admin.yaml:4: products[0]: 'model-build' is also in portfolios/sagemaker-projects.yaml, "
         "which sets studio_visibility true; the tag is on the product, so every portfolio holding it must agree"
     ]
 

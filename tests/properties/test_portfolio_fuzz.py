@@ -1,7 +1,9 @@
-"""Property: whatever a portfolio file holds, the loader reports problems and never crashes."""
+"""Properties: whatever a portfolio file holds, the loader reports problems and never crashes; and a
+problem in one key never hides the problems of another (every problem in one run)."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -52,6 +54,15 @@ documents = st.one_of(
 PRODUCTS = {"model-build", "multi-account-deploy"}
 
 
+VALID = {
+    "display_name": "Fuzz",
+    "provider": "Tests",
+    "products": ["model-build"],
+    "launch_constraint": {"local_role_name": "SageMakerProjectsLaunchRole"},
+    "shares": [{"target": "ou-ab12-abcdefgh"}],
+}
+
+
 def load(text: str):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fuzz.yaml"
@@ -82,3 +93,38 @@ def test_structured_garbage_is_reported_not_raised(document):
 @given(st.text(max_size=200))
 def test_arbitrary_text_is_reported_not_raised(text):
     check(text)
+
+
+def problems_of(document) -> list[str]:
+    try:
+        load(yaml.safe_dump(document, allow_unicode=True))
+    except InputError as exc:
+        return [str(p) for p in exc.problems]
+    return []
+
+
+@FUZZ
+@given(st.sampled_from([k for k in KEYS if k != "products"]), st.one_of(values, shares))
+def test_garbage_in_one_key_never_hides_an_unknown_product(key, value):
+    lines = problems_of({**VALID, key: value, "products": ["model-build", "model-biuld"]})
+    expected = "products[1]: unknown product 'model-biuld'; did you mean 'model-build'?"
+    assert any(re.fullmatch(r"portfolios/fuzz\.yaml:\d+: " + re.escape(expected), line) for line in lines), lines
+
+
+@FUZZ
+@given(st.sampled_from([k for k in KEYS if k != "shares"]), st.one_of(values, shares))
+def test_garbage_in_one_key_never_hides_a_bad_share_target(key, value):
+    document = {**VALID, key: value, "shares": [{"target": "ou-bad"}, {"target": 5}]}
+    lines = problems_of(document)
+    assert any(line.endswith("shares[0].target: 'ou-bad' is not a valid OU id (ou-, 4-32 lowercase letters or "
+                             "digits, -, 8-32 more)") for line in lines), lines
+    assert any(line.endswith("shares[1].target: 5 is read by YAML as a number, not text; quote it: '5' "
+                             "(account ids are 12 digits; this has 1)") for line in lines), lines
+
+
+@FUZZ
+@given(documents)
+def test_a_portfolio_without_a_launch_constraint_is_never_accepted(document):
+    if isinstance(document, dict):
+        document.pop("launch_constraint", None)
+    assert problems_of(document)
