@@ -9,27 +9,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name
 from generator.catalog import Catalog, describe_failure
 from generator.errors import InputError, Problem
-from generator.portfolio import Portfolio, load_portfolios
+from generator.lint import LINT_NOT_RUN
+from generator.output import canonical_json
+from generator.portfolio import Portfolio, load_portfolios, unlisted_products
 from generator.product import Product
-from generator.seedcode import zip_bytes
+from generator.seedcode import select, zip_bytes
 
 MANIFEST_VERSION = 1
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def canonical_json(data: Any) -> bytes:
-    """Stable bytes for a JSON document: sorted keys, fixed indentation, a final newline."""
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 @dataclass
@@ -65,6 +61,7 @@ class Build:
     products: dict[str, BuiltProduct]
     portfolios: list[Portfolio]
     files: dict[str, bytes] = field(default_factory=dict)
+    ignored: dict[str, list[str]] = field(default_factory=dict)  # seed -> paths its .gitignore left out
 
     def summary(self) -> dict[str, Any]:
         """What the build reports, kept in the build stamp so a no-op rebuild can repeat it."""
@@ -77,10 +74,14 @@ class Build:
                     "resources": b.resource_count,
                     "template": f"templates/{name}.json",
                     "template_sha256": b.template_sha256,
+                    "source": b.product.source,
                 }
                 for name, b in self.products.items()
             ],
             "portfolios": len(self.portfolios),
+            "warnings": [str(w) for w in unlisted_products(
+                {name: b.product for name, b in self.products.items()}, self.portfolios)],
+            "ignored": {seed: paths for seed, paths in sorted(self.ignored.items()) if paths},
         }
 
     def manifest(self) -> dict[str, Any]:
@@ -114,35 +115,45 @@ class Build:
                 entry["seedcode_bucket_parameter"] = SEED_BUCKET
             products[name] = entry
         portfolios = {p.id: {"file": p.file, **p.config} for p in self.portfolios}
-        return {"manifest_version": MANIFEST_VERSION, "products": products, "portfolios": portfolios}
+        return {
+            "manifest_version": MANIFEST_VERSION,
+            "products": products,
+            "portfolios": portfolios,
+            "lint": dict(LINT_NOT_RUN),  # the build records its lint result (`with_lint`)
+        }
+
+
+def _silent(message: str) -> None:
+    pass
 
 
 def render(catalog: Catalog, progress=None) -> Build:
     """Builds every output in memory; raises InputError listing every problem in the sources."""
     progress = progress or (lambda message: None)
     problems: list[Problem] = catalog.seed_problems() + catalog.portfolio_problems()
+    # Every problem in one run: the sound products are rendered (a failing template() is reported) even
+    # when other modules or portfolio files are broken; a broken module's name still counts as known.
+    products, names, found = catalog.load_products()
+    problems += found
     try:
-        products = catalog.products()
-    except InputError as exc:
-        problems += exc.problems
-        products = None  # unknown: portfolio files are checked for everything but product names
-    try:
-        portfolios = load_portfolios(
-            catalog.portfolio_files(), None if products is None else set(products), catalog.rel
-        )
+        portfolios = load_portfolios(catalog.portfolio_files(), names, catalog.rel)
     except InputError as exc:
         problems += exc.problems
         portfolios = []
-    if problems:
-        raise InputError(problems)
+    if problems:  # rendering now only finds failing template() calls: print nothing but the problems
+        progress = _silent
 
     files: dict[str, bytes] = {}
     seeds: dict[str, str] = {}
+    ignored: dict[str, list[str]] = {}
     for seed in catalog.seed_folders():
         progress(f"packaging seedcode/{seed}")
-        data = zip_bytes(catalog.seedcode_dir / seed)
+        folder = catalog.seedcode_dir / seed
+        selection = select(folder, catalog.root)
+        data = zip_bytes(folder, selection=selection)
         files[f"seedcode/{seed}.zip"] = data
         seeds[seed] = sha256(data)
+        ignored[seed] = selection.ignored
 
     built: dict[str, BuiltProduct] = {}
     for name, product in products.items():
@@ -166,10 +177,9 @@ def render(catalog: Catalog, progress=None) -> Build:
     files[".taskcat.yml"], problems = taskcat_config(built)
     if problems:
         raise InputError(problems)
-    build = Build(built, portfolios, files)
-    from generator.docs import product_page  # jinja2 only when there is something to render
+    build = Build(built, portfolios, files, ignored)
+    from generator.docs import doc_files  # jinja2 only when there is something to render
 
-    for name, b in built.items():
-        files[f"docs/{name}.md"] = product_page(b).encode()
+    files.update(doc_files(built, portfolios))  # a page per product and docs/index.md
     files["manifest.json"] = canonical_json(build.manifest())
     return build

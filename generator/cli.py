@@ -11,6 +11,7 @@ from pathlib import Path
 
 from generator.catalog import Catalog
 from generator.errors import InputError, Problem
+from generator.progress import plural
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 # Commands that read the catalog's sources, so need a catalog root.
@@ -28,7 +29,9 @@ def _add_build(sub) -> None:
     p.add_argument("--out", type=Path, default=None, help="output directory (default: ROOT/dist)")
     p.add_argument("--no-lint", action="store_true", help="skip cfn-lint")
     p.add_argument("--no-cache", action="store_true", help="lint every template again, ignoring cached results")
-    p.add_argument("--jobs", type=int, default=None, help="lint processes (default: up to the number of cores)")
+    p.add_argument(
+        "--jobs", type=_positive, default=None, help="lint processes, at least 1 (default: up to the number of cores)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_build)
 
@@ -92,6 +95,9 @@ def parser(default_root: Path | None = None) -> argparse.ArgumentParser:
         pass
     else:
         register(sub)
+    from generator.scaffold import register as register_new
+
+    register_new(sub)
     for command in sub.choices.values():  # `--root` also after the command word
         command.add_argument("--root", type=Path, default=argparse.SUPPRESS, help="catalog root (see smcat --help)")
     return p
@@ -101,8 +107,13 @@ def main(argv: list[str] | None = None, default_root: Path | None = None) -> int
     argv = list(sys.argv[1:] if argv is None else argv)
     p = parser(default_root)
     commands = p._subparsers._group_actions[0].choices
-    if not any(a in commands for a in argv) and not {"-h", "--help"} & set(argv):
-        argv.insert(_first_command_position(argv), "build")  # plain `python build.py [options]` builds
+    position = _first_command_position(argv)
+    word = argv[position] if position < len(argv) else None
+    if word is not None and not word.startswith("-") and word not in commands:
+        print(f"error: {_unknown_command(word, commands)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if word not in commands and not {"-h", "--help"} & set(argv) and position <= len(argv):
+        argv.insert(position, "build")  # plain `python build.py [options]` builds
     args = p.parse_args(argv)
     args.root = args.root.resolve()
     try:
@@ -121,6 +132,26 @@ def main(argv: list[str] | None = None, default_root: Path | None = None) -> int
         return EXIT_OK
 
 
+def _unknown_command(word: str, commands) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(commands), n=1, cutoff=0.6)
+    if close:
+        return f"unknown command {word!r}; did you mean {close[0]!r}?"
+    return f"unknown command {word!r} (commands: {', '.join(sorted(commands))})"
+
+
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _first_command_position(argv: list[str]) -> int:
     """Where a command word goes: after the global `--root DIR`, if given first."""
     if argv[:1] == ["--root"]:
@@ -135,7 +166,8 @@ def _out(args) -> Path:
 
 
 def cmd_build(args) -> int:
-    from generator.output import check_output
+    from generator.lint import lint_record, recorded_lint, with_lint
+    from generator.output import check_output, check_writable, existing_files, write_dist
     from generator.progress import Progress
     from generator.stamp import BuildStamp, loaded_modules
 
@@ -143,46 +175,113 @@ def cmd_build(args) -> int:
     progress = Progress(quiet=args.quiet)
     out = _out(args)
     check_output(out, args.root)
+    check_writable(out)  # before anything is rendered: a build that cannot be written fails first
     cache_dir = args.root / ".cache" / "smcat"
     stamp = BuildStamp(args.root, out)
+    previous = _previous_products(out)
     summary = stamp.reusable()
-    changed = summary is None
-    if changed:  # something changed (or the output did): render, then write only if the bytes differ
+    files = None
+    if summary is None:  # something changed (or the output did): render, then write only if the bytes differ
         from generator.builder import render
-        from generator.output import write_dist
 
         before = loaded_modules()
         build = render(catalog, progress)
+        files, summary = build.files, build.summary()
+    # Lint before writing: the manifest records the result (plan and publish refuse findings).
+    results = None if args.no_lint else _lint_built(catalog, out, summary, files, cache_dir, args, progress)
+    record = lint_record(results)
+    changed = False
+    if files is not None:
+        files["manifest.json"] = with_lint(files["manifest.json"], record)
         progress(f"writing {catalog.rel(out)}")
-        changed = write_dist(out, build.files)
-        summary = build.summary()
-        stamp.save(summary, build.files, before)
-    results = {}
-    if not args.no_lint:
-        progress("linting templates")
-        results = _lint_built(catalog, out, summary, cache_dir, args)
+        changed = write_dist(out, files)
+        stamp.save(summary, files, before)
+    elif recorded_lint(out / "manifest.json") != record:  # same build, linted otherwise (or not at all)
+        files = existing_files(out)
+        files["manifest.json"] = with_lint(files["manifest.json"], record)
+        progress(f"writing {catalog.rel(out)}")
+        changed = write_dist(out, files)
+        stamp.update_files(files)
+    results = results or {}
     progress.done()
-    print(_table(summary, results))
+    for warning in summary.get("warnings", []):  # e.g. a product in no portfolio: reported, not fatal
+        print(f"warning: {warning}", file=sys.stderr)
+    stale = _stale_versions(summary, previous)
+    print(_table(summary, results, stale))
     findings = [f for found in results.values() for f in found]
     for finding in findings:
         print(finding)
+    for product in summary["products"]:
+        if product["name"] in stale:
+            print(_stale_note(product))
+    for seed, paths in summary.get("ignored", {}).items():
+        shown = ", ".join(paths[:5]) + (", ..." if len(paths) > 5 else "")
+        print(f"seedcode/{seed}: left out {plural(len(paths), 'ignored path')} ({shown})")
     state = "written" if changed else "unchanged"
-    print(f"{catalog.rel(out)}: {len(summary['products'])} products, {summary['portfolios']} portfolios, {state}")
+    counts = f"{plural(len(summary['products']), 'product')}, {plural(summary['portfolios'], 'portfolio')}"
+    print(f"{catalog.rel(out)}: {counts}, {state}")
     return EXIT_FAILED if findings else EXIT_OK
 
 
-def _lint_built(catalog: Catalog, out: Path, summary: dict, cache_dir: Path, args) -> dict:
+def _lint_built(
+    catalog: Catalog, out: Path, summary: dict, files: dict | None, cache_dir: Path, args, progress
+) -> dict:
+    """Each product's findings, shown at its path in the dist. `files` is a build not written yet
+    (None: `out` holds the build)."""
     from generator.lint import LintCache
 
+    progress("linting templates")
     cache = LintCache(cache_dir / "lint.json")
     if args.no_cache:
         cache.entries = {}
-    templates = {p["name"]: (str(out / p["template"]), p["template_sha256"]) for p in summary["products"]}
-    results = cache.lint(templates, jobs=args.jobs)
+    counter = _counter(progress)
+    products = summary["products"]
+    if files is None:
+        templates = {p["name"]: (str(out / p["template"]), p["template_sha256"]) for p in products}
+        results = cache.lint(templates, jobs=args.jobs, counter=counter)
+    else:
+        shown = {p["name"]: (str(out / p["template"]), files[p["template"]]) for p in products}
+        results = cache.lint_contents(shown, jobs=args.jobs, counter=counter)
     return {name: [replace(f, file=catalog.rel(Path(f.file))) for f in found] for name, found in results.items()}
 
 
-def _table(summary: dict, results: dict) -> str:
+def _counter(progress):
+    """Counts templates linted on a terminal; None elsewhere (cfn-lint then takes them in one pass)."""
+    if not progress.tty or progress.quiet:
+        return None
+    return lambda done, total: progress.count("linting templates", done, total)
+
+
+def _previous_products(out: Path) -> dict[str, dict]:
+    """The products of the build `out` holds now (from its manifest), before this build replaces it."""
+    try:
+        products = json.loads((out / "manifest.json").read_bytes())["products"]
+        return {name: p for name, p in products.items() if isinstance(p, dict)}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _stale_versions(summary: dict, previous: dict[str, dict]) -> set[str]:
+    """Products whose content changed since the last build while their version did not."""
+    stale = set()
+    for p in summary["products"]:
+        before = previous.get(p["name"], {})
+        if before.get("version") == p["version"] and before.get("content_hash") not in (None, p["content_hash"]):
+            stale.add(p["name"])
+    return stale
+
+
+def _stale_note(product: dict) -> str:
+    where = f" in {product['source']}" if product.get("source") else ""
+    return (
+        f"* {product['name']}: content changed since the last build but version {product['version']} did not; "
+        f"publish would add it as version {product['version']}+{product['content_hash'][:12]}: "
+        f"bump the version{where} to name it"
+    )
+
+
+def _table(summary: dict, results: dict, stale: set[str] = frozenset()) -> str:
+    """One row per product; `*` after a version that did not change with the content."""
     rows = [("PRODUCT", "VERSION", "HASH", "RESOURCES", "LINT")]
     for p in summary["products"]:
         if p["name"] not in results:
@@ -190,14 +289,20 @@ def _table(summary: dict, results: dict) -> str:
         else:
             found = results[p["name"]]
             errors = sum(f.severity == "error" for f in found)
-            lint = "ok" if not found else f"{errors} errors, {len(found) - errors} warnings"
-        rows.append((p["name"], p["version"], p["content_hash"][:12], str(p["resources"]), lint))
+            lint = "ok" if not found else f"{plural(errors, 'error')}, {plural(len(found) - errors, 'warning')}"
+        version = p["version"] + ("*" if p["name"] in stale else "")
+        rows.append((p["name"], version, p["content_hash"][:12], str(p["resources"]), lint))
+    return _columns(rows)
+
+
+def _columns(rows: list[tuple[str, ...]]) -> str:
+    """Rows as left-aligned columns, two spaces apart."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)
 
 
 def cmd_lint(args) -> int:
-    from generator.lint import run_matches
+    from generator.lint import run_matches, to_findings
 
     paths = (
         _template_paths(args.paths) if args.paths else sorted(str(p) for p in (_out(args) / "templates").glob("*.json"))
@@ -208,10 +313,28 @@ def cmd_lint(args) -> int:
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise InputError([_missing(p) for p in missing])
-    matches, runner = run_matches(paths, None if args.format == "text" else args.format)
-    output = runner.formatter.print_matches(matches, runner.rules, config=runner.config)
-    if output:
-        print(output)
+    from generator.progress import Progress
+
+    # Built templates are shown as `build` shows them (from the catalog root); given ones as given.
+    catalog = Catalog(args.root)
+
+    def shown(path: str) -> str:
+        return path if args.paths else catalog.rel(Path(path))
+
+    progress = Progress()
+    matches, runner = run_matches(
+        paths,
+        None if args.format == "text" else args.format,
+        counter=_counter(progress),
+    )
+    progress.done()
+    if args.format == "text":  # one line per finding, exactly as `build` prints it
+        for finding in to_findings(matches):
+            print(replace(finding, file=shown(finding.file)))
+    else:
+        output = runner.formatter.print_matches(matches, runner.rules, config=runner.config)
+        if output:
+            print(output)
     # Workflow commands go to stdout: only with text output, never into SARIF, JSON or JUnit.
     annotate = os.environ.get("GITHUB_ACTIONS") == "true" and args.format == "text"
     if annotate:  # GitHub shows these on the pull request's changed lines
@@ -231,13 +354,14 @@ def cmd_lint(args) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILED
         for finding in findings:
-            print(finding, file=sys.stderr)
+            print(replace(finding, file=shown(finding.file)), file=sys.stderr)
             if annotate:
                 print(_annotation("error", finding.file, finding.line, 1, finding.check, finding.title))
-        print(f"checkov: {len(findings)} failed checks, {skipped} skipped in resource metadata", file=sys.stderr)
+        counts = f"{plural(len(findings), 'failed check')}, {skipped} skipped in resource metadata"
+        print(f"checkov: {counts}", file=sys.stderr)
         failed += len(findings)
     if args.format == "text":
-        print(f"{len(paths)} templates, {failed} findings", file=sys.stderr)
+        print(f"{plural(len(paths), 'template')}, {plural(failed, 'finding')}", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -290,12 +414,15 @@ def cmd_list(args) -> int:
             )
         )
         return EXIT_OK
-    for name, product in products.items():
-        seeds = ", ".join(product.seedcode) or "-"
-        print(f"product    {name} {product.version}  seedcode: {seeds}")
+    rows = [("PRODUCT", "VERSION", "SEEDCODE")]
+    rows += [(name, p.version, ", ".join(p.seedcode) or "-") for name, p in products.items()]
+    print(_columns(rows))
+    rows = [("PORTFOLIO", "FILE", "PRODUCTS", "SHARES")]
     for p in portfolios:
         targets = ", ".join(s["value"] for s in p.config["shares"]) or "not shared"
-        print(f"portfolio  {p.id} ({p.file})  products: {', '.join(p.config['products'])}  shares: {targets}")
+        rows.append((p.id, p.file, ", ".join(p.config["products"]) or "-", targets))
+    print()
+    print(_columns(rows))
     return EXIT_OK
 
 

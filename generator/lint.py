@@ -11,12 +11,20 @@ import hashlib
 import json
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, replace
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
+
+# Called with (templates done, templates in all) as linting goes.
+Counter = Callable[[int, int], None]
 
 RULES_DIR = Path(__file__).parent / "rules"
+# What dist/manifest.json records when lint did not run (`build --no-lint`).
+LINT_NOT_RUN = {"status": "not-run", "errors": 0, "warnings": 0}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "informational": 2}
 # Below this many templates a second process costs more than it saves.
 PARALLEL_FROM = 12
@@ -51,14 +59,30 @@ def _config(paths: list[str], fmt: str | None = None):
     return ConfigMixIn([*args, "--", *paths])
 
 
-def run_matches(paths: list[str], fmt: str | None = None):
-    """Lints `paths` in one cfn-lint pass; returns (matches, runner) so callers can format them."""
+def run_matches(paths: list[str], fmt: str | None = None, counter: Counter | None = None):
+    """Lints `paths` with one cfn-lint Runner (rules and schemas loaded once); returns
+    (matches, runner) so callers can format them. With `counter`, templates go one at a time
+    and each one done is counted."""
     from cfnlint.runner import Runner
 
     runner = Runner(_config(paths, fmt))
-    matches = list(runner.run())
+    if counter is None:
+        matches = list(runner.run())
+    else:
+        whole, matches = runner.config, []
+        try:
+            for done, path in enumerate(paths, start=1):
+                runner.config = _config([path], fmt)
+                matches += runner.run()
+                counter(done, len(paths))
+        finally:
+            runner.config = whole  # the formatters read the whole run's configuration
     matches.sort(key=lambda m: (m.filename or "", m.linenumber, m.rule.id))
     return matches, runner
+
+
+def to_findings(matches) -> list[Finding]:
+    return [_to_finding(m) for m in matches]
 
 
 def _to_finding(match) -> Finding:
@@ -72,21 +96,33 @@ def _lint_chunk(paths: list[str]) -> list[Finding]:
     return [_to_finding(m) for m in matches]
 
 
-def lint_paths(paths: list[str], jobs: int | None = None) -> list[Finding]:
+def lint_paths(paths: list[str], jobs: int | None = None, counter: Counter | None = None) -> list[Finding]:
     """Every finding for `paths`; splits large sets over the machine's cores."""
     if not paths:
         return []
     jobs = jobs or min(os.cpu_count() or 1, 4)
     if jobs < 2 or len(paths) < PARALLEL_FROM:
-        return _lint_chunk(paths)
+        matches, _ = run_matches(paths, counter=counter)
+        return to_findings(matches)
     # Lint the first template here: that loads cfn-lint, its rules and the resource schemas once,
     # and the forked workers inherit them warm instead of each paying for it again.
     first = _lint_chunk(paths[:1])
     rest = paths[1:]
-    chunks = [rest[i::jobs] for i in range(jobs)]
+    # More chunks than workers when counting, so the count moves as chunks finish.
+    count = min(len(rest), jobs * 4) if counter else jobs
+    chunks = [rest[i::count] for i in range(count)]
+    results = [first]
+    done = 1
+    if counter:
+        counter(done, len(paths))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        results = list(pool.map(_lint_chunk, chunks))
-    return sorted((f for chunk in [first, *results] for f in chunk), key=lambda f: (f.file, f.line, f.rule))
+        futures = {pool.submit(_lint_chunk, chunk): len(chunk) for chunk in chunks}
+        for future in as_completed(futures):
+            results.append(future.result())
+            done += futures[future]
+            if counter:
+                counter(done, len(paths))
+    return sorted((f for chunk in results for f in chunk), key=lambda f: (f.file, f.line, f.rule))
 
 
 def lint_key() -> str:
@@ -118,7 +154,26 @@ class LintCache:
         except (OSError, ValueError, KeyError, AttributeError):
             pass  # no cache, or an unreadable one: lint everything again
 
-    def lint(self, templates: dict[str, tuple[str, str]], jobs: int | None = None) -> dict[str, list[Finding]]:
+    def lint_contents(
+        self, templates: dict[str, tuple[str, bytes]], jobs: int | None = None, counter: Counter | None = None
+    ) -> dict[str, list[Finding]]:
+        """`templates` maps a name to (the path to show, its bytes), for templates not written yet:
+        those not cached are linted from a temporary copy; findings name the path to show."""
+        shas = {name: hashlib.sha256(data).hexdigest() for name, (_, data) in templates.items()}
+        with tempfile.TemporaryDirectory(prefix="smcat-lint-") as tmp:
+            paths = {}
+            for name, (shown, data) in templates.items():
+                if shas[name] in self.entries:
+                    paths[name] = shown  # cached: the file is not read
+                else:
+                    paths[name] = str(Path(tmp) / f"{name}.json")
+                    Path(paths[name]).write_bytes(data)
+            found = self.lint({name: (paths[name], shas[name]) for name in templates}, jobs, counter)
+        return {name: [replace(f, file=templates[name][0]) for f in found[name]] for name in templates}
+
+    def lint(
+        self, templates: dict[str, tuple[str, str]], jobs: int | None = None, counter: Counter | None = None
+    ) -> dict[str, list[Finding]]:
         """`templates` maps a name to (path, sha256); returns each name's findings.
 
         Paths are resolved before cfn-lint sees them, so the working directory never decides
@@ -128,7 +183,7 @@ class LintCache:
         todo = {name: path for name, (path, sha) in resolved.items() if sha not in self.entries}
         if todo:
             by_file: dict[str, list[Finding]] = {}
-            for finding in lint_paths(sorted(todo.values()), jobs):
+            for finding in lint_paths(sorted(todo.values()), jobs, counter):
                 by_file.setdefault(str(Path(finding.file).resolve()), []).append(finding)
             for name, path in todo.items():
                 sha = resolved[name][1]
@@ -140,8 +195,41 @@ class LintCache:
         }
 
     def _save(self, keep: set[str]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Best effort: a catalog on a read-only file system is linted every time instead."""
         results = {sha: found for sha, found in self.entries.items() if sha in keep}
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": self.key, "results": results}, sort_keys=True))
-        tmp.replace(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"key": self.key, "results": results}, sort_keys=True))
+            tmp.replace(self.path)
+        except OSError:
+            pass
+
+
+
+def lint_record(results: dict[str, list[Finding]] | None) -> dict[str, Any]:
+    """What the manifest records of the lint of a build's templates (`results`: each product's
+    findings; None when lint did not run). Informational findings count as warnings."""
+    if results is None:
+        return dict(LINT_NOT_RUN)
+    found = [f for findings in results.values() for f in findings]
+    errors = sum(f.severity == "error" for f in found)
+    return {"status": "findings" if found else "clean", "errors": errors, "warnings": len(found) - errors}
+
+
+def with_lint(manifest: bytes, record: dict[str, Any]) -> bytes:
+    """The manifest with the build's lint result under `lint`: {"status": "clean" | "findings" |
+    "not-run", "errors": N, "warnings": N}. `plan` and `publish` refuse a dist that is not clean."""
+    from generator.output import canonical_json
+
+    data = json.loads(manifest)
+    data["lint"] = record
+    return canonical_json(data)
+
+
+def recorded_lint(manifest: Path) -> Any:
+    """The lint result a dist's manifest records (None if it cannot be read)."""
+    try:
+        return json.loads(manifest.read_bytes()).get("lint")
+    except (OSError, ValueError, AttributeError):
+        return None

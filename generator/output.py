@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
+import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from generator.errors import InputError, Problem
+
+
+def canonical_json(data: Any) -> bytes:
+    """Stable bytes for a JSON document: sorted keys, fixed indentation, a final newline."""
+    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def existing_files(out: Path) -> dict[str, bytes] | None:
@@ -31,32 +41,88 @@ def check_output(out: Path, root: Path) -> None:
     raise InputError([Problem(str(out), "--out", f"{reason}; the build replaces its output directory whole")])
 
 
+def lock_path(out: Path) -> Path:
+    return out.with_name(f".{out.name}.lock")
+
+
+def check_writable(out: Path) -> None:
+    """Refuses, before anything is rendered, an output directory the build could not write.
+
+    Missing parent directories are created (like `mkdir -p`); then the lock file is created and a
+    file is written and removed beside `out`, where the build stages its new tree and swaps it in.
+    """
+    out = out.absolute()
+    step = f"cannot create its parent directory {out.parent}"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        step = f"cannot create the lock file {lock_path(out)}"
+        with open(lock_path(out), "a"):
+            pass
+        step = f"cannot write files in {out.parent}"
+        fd, probe = tempfile.mkstemp(prefix=f".{out.name}.probe-", dir=out.parent)
+        try:
+            os.write(fd, b"probe")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise InputError([Problem(str(out), "--out", f"{step}: {_reason(exc)}")]) from None
+
+
+def _reason(exc: OSError) -> str:
+    """What went wrong, in a few words, naming the path where it is not the one already named."""
+    if (isinstance(exc, FileExistsError) or exc.errno == errno.ENOTDIR) and exc.filename:
+        path = Path(os.fsdecode(exc.filename))
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            return f"{blocker} is a file, not a directory"
+    return (exc.strerror or str(exc)).lower()
+
+
 @contextlib.contextmanager
 def output_lock(out: Path):
     """One build at a time per output directory (two would interleave their swaps)."""
     import fcntl
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_name(f".{out.name}.lock"), "w") as lock:
+    with open(lock_path(out), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+def _staging_dir(out: Path) -> Path:
+    """A new directory beside `out`, with the permissions the umask gives (mkdtemp's are 0700,
+    and the staging directory becomes the dist)."""
+    while True:
+        staging = out.with_name(f".{out.name}.new-{secrets.token_hex(4)}")
+        try:
+            staging.mkdir()
+            return staging
+        except FileExistsError:
+            continue
 
 
 def write_dist(out: Path, files: dict[str, bytes]) -> bool:
     """Makes `out` hold exactly `files`; returns False when it already did (nothing is written).
 
-    The new tree is written to a private directory beside `out`, then swapped in by two renames
+    The new tree is written to a new directory beside `out`, then swapped in by two renames
     (old dist aside, new dist in): an interrupted build leaves the old dist or the new one, never a
-    mix; a crash between the two renames leaves the old one in `.<name>.old-*`.
+    mix; a crash between the two renames leaves the old one in `.<name>.old-*`. Files and folders
+    get the permissions the umask gives. A write that fails (a full disk) leaves the old dist.
     """
     with output_lock(out):
         if existing_files(out) == files:
             return False
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
-        for rel, data in sorted(files.items()):
-            path = staging / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+        staging = _staging_dir(out)
+        try:
+            for rel, data in sorted(files.items()):
+                path = staging / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            where = f" {exc.filename}" if exc.filename else ""
+            raise InputError([Problem(str(out), "--out", f"cannot write{where}: {_reason(exc)}")]) from None
         previous = out.with_name(f".{out.name}.old-{staging.name.rsplit('-', 1)[-1]}")
         if out.exists():
             out.rename(previous)

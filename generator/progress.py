@@ -1,9 +1,15 @@
-"""Progress on a terminal (one line, rewritten), plain lines otherwise (CI logs, pipes)."""
+"""Progress on a terminal (one line, rewritten), plain lines otherwise (CI logs, pipes); counts
+("linting 3/7 templates") on a terminal only. And `plural`, for every count the commands print."""
 
 from __future__ import annotations
 
 import sys
 from typing import TextIO
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """`1 template`, `2 templates`, `0 templates` (`nouns` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 class Progress:
@@ -23,6 +29,11 @@ class Progress:
         else:
             self.stream.write(message + "\n")
         self.stream.flush()
+
+    def count(self, what: str, done: int, total: int) -> None:
+        """`<what> <done>/<total>` on a terminal; nothing in a log, where it would be noise."""
+        if self.tty:
+            self(f"{what} {done}/{total}")
 
     def done(self) -> None:
         if self.tty and self._width and not self.quiet:

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,11 +46,31 @@ def checkov_command(root: Path) -> str:
 
 
 def scan(paths: list[str], root: Path) -> tuple[list[SecurityFinding], int]:
-    """Failed checks over `paths` and the number of checks skipped by resource metadata."""
+    """Failed checks over `paths` and the number of checks skipped by resource metadata.
+
+    checkov reads each template as YAML and records, in every mapping, the file's path as it was
+    given (`__file__`); some checks then read that path as a value. CKV_AWS_45 (hard-coded secrets
+    in a Lambda function's `Environment.Variables`) tests every value of the mapping, the path
+    included, against a secret-key pattern (40 characters of `[A-Za-z0-9/+=]`), so it failed
+    whenever `<dist>/templates/model` had exactly 40 characters (checkov issue #7310). So checkov
+    scans copies named `t<n><suffix>`, given relative to their own temporary directory: what it
+    finds depends on the templates' content only, never on where they are.
+    """
     command = [checkov_command(root), "--framework", "cloudformation", "--skip-download", "--output", "json"]
-    for path in paths:
-        command += ["-f", path]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "LOG_LEVEL": "ERROR"})
+    for config in (Path.cwd() / ".checkov.yaml", Path.cwd() / ".checkov.yml"):
+        if config.is_file():  # the one checkov would have read from the working directory
+            command += ["--config-file", str(config)]
+            break
+    with tempfile.TemporaryDirectory(prefix="smcat-checkov-") as tmp:
+        copies = {}
+        for n, path in enumerate(paths):
+            name = f"t{n}{Path(path).suffix}"
+            shutil.copyfile(path, Path(tmp) / name)
+            copies[name] = path
+            command += ["-f", name]
+        result = subprocess.run(
+            command, capture_output=True, text=True, cwd=tmp, env={**os.environ, "LOG_LEVEL": "ERROR"}
+        )
     # checkov exits 0 (passed) or 1 (failed checks); anything else, or no JSON, means it did not scan.
     try:
         reports = json.loads(result.stdout) if result.returncode in (0, 1) else None
@@ -67,7 +88,7 @@ def scan(paths: list[str], root: Path) -> tuple[list[SecurityFinding], int]:
                 SecurityFinding(
                     check["check_id"],
                     check["check_name"],
-                    _display_path(check, paths),
+                    _display_path(check, copies),
                     (check.get("file_line_range") or [0])[0],
                     check["resource"],
                 )
@@ -75,10 +96,8 @@ def scan(paths: list[str], root: Path) -> tuple[list[SecurityFinding], int]:
     return sorted(findings, key=lambda f: (f.file, f.line, f.check)), skipped
 
 
-def _display_path(check: dict, paths: list[str]) -> str:
-    """checkov reports paths in its own forms; give back the one the user passed."""
-    reported = check.get("file_abs_path") or check.get("file_path", "")
-    for path in paths:
-        if Path(path).resolve() == Path(reported).resolve() or reported.endswith(Path(path).as_posix().lstrip("./")):
-            return path
-    return reported
+def _display_path(check: dict, copies: dict[str, str]) -> str:
+    """checkov reports the copy's name in its own forms (`t0.json`, `/t0.json`); give back the
+    path the user passed."""
+    reported = check.get("file_path") or check.get("file_abs_path") or ""
+    return copies.get(Path(reported).name, reported)

@@ -1,7 +1,9 @@
 """The build stamp: a digest of every input, so an unchanged catalog is not rendered again.
 
-Inputs are every source file (products, portfolios, seed code, this package: path, bytes and
-executable bit, symlinks followed), any other module the product modules imported from outside
+Inputs are every source file (products, portfolios, this package: path, bytes and executable
+bit, symlinks followed), the seed code as it is zipped (the files a zip takes, and the names of
+those a `.gitignore` leaves out: a local `output/` or `.venv-*/` changing never costs a render),
+the catalog root's `.gitignore`, any other module the product modules imported from outside
 the standard library and installed packages, and the versions of what shapes the output
 (libraries, zlib). The stamp also records a digest of each file written to the output, so an
 output edited or damaged since is rebuilt rather than trusted. It lives beside the output
@@ -42,6 +44,24 @@ def _tree(digest, base: Path, label: str) -> None:
             _file(digest, path, f"{label}/{rel.as_posix()}")
 
 
+def _seedcode(digest, root: Path) -> None:
+    """The seed folders as the build zips them (`generator.seedcode.select`), and the files beside them."""
+    from generator.seedcode import select
+
+    base = root / "seedcode"
+    if not base.is_dir():
+        return
+    for path in sorted(base.iterdir(), key=lambda p: p.name):
+        if path.is_file():
+            _file(digest, path, f"seedcode/{path.name}")
+        elif path.is_dir() and not path.name.startswith("."):
+            selection = select(path, root)
+            for rel in selection.files:
+                _file(digest, path / rel, f"seedcode/{path.name}/{rel}")
+            for rel in selection.ignored:
+                digest.update(f"seedcode/{path.name}/{rel}\0ignored\0".encode())
+
+
 def loaded_modules() -> set[str]:
     return set(sys.modules)
 
@@ -69,7 +89,12 @@ def inputs_digest(root: Path, extra_modules: list[str] = ()) -> str:
         digest.update(f"{library} {version(library)}\n".encode())
     digest.update(f"zlib {zlib.ZLIB_RUNTIME_VERSION}\n".encode())
     for label in SOURCES:
-        _tree(digest, root / label, label)
+        if label == "seedcode":
+            _seedcode(digest, root)
+        else:
+            _tree(digest, root / label, label)
+    if (root / ".gitignore").is_file():
+        _file(digest, root / ".gitignore", ".gitignore")
     _tree(digest, PACKAGE, "generator")
     for module in extra_modules:
         path = Path(module)
@@ -113,6 +138,18 @@ class BuildStamp:
             "summary": summary,
             "files": _files_digest(files),
         }
+        self._write(stamp)
+
+    def update_files(self, files: dict[str, bytes]) -> None:
+        """Records that the output now holds `files` (same inputs: say, the manifest's lint result changed)."""
+        try:
+            stamp = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return
+        stamp["files"] = _files_digest(files)
+        self._write(stamp)
+
+    def _write(self, stamp: dict[str, Any]) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(stamp, indent=1))
         tmp.replace(self.path)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT, load_template, main, tree
 
 from generator.builder import sha256
@@ -97,17 +100,20 @@ def test_build_prints_a_table_and_lint_result(catalog, tmp_path, capsys):
     assert row[1] == "1.0.0" and row[-1] == "ok"
 
 
+# A product whose template troposphere accepts but cfn-lint rejects (a Ref to nothing).
+BROKEN_BUCKET = (
+    "from troposphere import Ref, Template, s3\n"
+    "from generator.product import Product\n"
+    "def template():\n"
+    "    t = Template()\n"
+    "    t.add_resource(s3.Bucket('B', BucketName=Ref('Missing')))\n"
+    "    return t\n"
+    "PRODUCT = Product(name='broken-bucket', description='d', owner='o', version='0.1.0', template=template)\n"
+)
+
+
 def test_lint_finding_fails_the_build(catalog, tmp_path, capsys):
-    # A product whose template troposphere accepts but cfn-lint rejects (a Ref to nothing).
-    (catalog / "products" / "broken_bucket.py").write_text(
-        "from troposphere import Ref, Template, s3\n"
-        "from generator.product import Product\n"
-        "def template():\n"
-        "    t = Template()\n"
-        "    t.add_resource(s3.Bucket('B', BucketName=Ref('Missing')))\n"
-        "    return t\n"
-        "PRODUCT = Product(name='broken-bucket', description='d', owner='o', version='0.1.0', template=template)\n"
-    )
+    (catalog / "products" / "broken_bucket.py").write_text(BROKEN_BUCKET)
     assert main(["--root", str(catalog), "build", "--out", str(tmp_path / "d"), "-q"]) == 1
     out = capsys.readouterr().out
     row = next(line.split() for line in out.splitlines() if line.startswith("broken-bucket "))
@@ -166,12 +172,9 @@ def test_every_product_is_in_a_portfolio_that_matches_its_audience(built):
         assert holders, f"{name} is in no portfolio: nobody could launch it"
         # Studio project templates go to Studio-visible portfolios; admin stacks never do.
         assert all(p["studio_visibility"] == product["studio_project"] for p in holders), name
-    assert sorted(portfolios["ml-admin"]["products"]) == [
-        "model-registry-hub",
-        "project-roles",
-        "registry-spoke",
-        "target-account-bootstrap",
-    ]
+    # ml-admin holds exactly the catalog's admin stacks (read from products/, not listed here).
+    admin = sorted(name for name, product in manifest["products"].items() if not product["studio_project"])
+    assert admin and sorted(portfolios["ml-admin"]["products"]) == admin
 
 
 def test_lint_follows_the_root_not_the_working_directory(catalog, tmp_path, monkeypatch, capsys):
@@ -265,3 +268,185 @@ def test_stamp_tracks_helpers_imported_from_outside_the_catalog(catalog, tmp_pat
     monkeypatch.delitem(sys.modules, "smcat_test_helper")
     assert _build(catalog, out, capsys).endswith("written")
     assert load_template(out, "helped")["Description"] == "second"
+
+
+# --- --out that cannot be written: one line, exit 2, before anything is rendered -------------
+
+
+def _out_cases(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    locked = tmp_path / "locked"
+    (locked / ".dist.lock").mkdir(parents=True)  # the lock file's name is taken by a directory
+    proc = Path(f"/proc/{os.getpid()}")  # /proc/self, as the build resolves it; nothing can be created in it
+    return {
+        "parent-is-a-file": (
+            blocker / "dist",
+            f"cannot create its parent directory {blocker}: {blocker} is a file, not a directory",
+        ),
+        "under-a-file": (
+            blocker / "sub" / "dist",
+            f"cannot create its parent directory {blocker / 'sub'}: {blocker} is a file, not a directory",
+        ),
+        "lock-cannot-be-created": (
+            locked / "dist",
+            f"cannot create the lock file {locked / '.dist.lock'}: is a directory",
+        ),
+        "under-proc": (
+            proc / "smcat-x" / "dist",
+            f"cannot create its parent directory {proc / 'smcat-x'}: no such file or directory",
+        ),
+        "in-proc": (proc / "dist", f"cannot create the lock file {proc / '.dist.lock'}: no such file or directory"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["parent-is-a-file", "under-a-file", "lock-cannot-be-created", "under-proc", "in-proc"]
+)
+def test_unwritable_out_is_one_line_before_any_rendering(catalog, tmp_path, capsys, case):
+    # These fail for root too (the tests run as root, whom permissions do not stop).
+    out, reason = _out_cases(tmp_path)[case]
+    before = tree(tmp_path)
+    assert main(["--root", str(catalog), "build", "--out", str(out)]) == 2  # not quiet: progress would show
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"error: {out}: --out: {reason}"]
+    assert captured.out == ""
+    assert tree(tmp_path) == before
+
+
+def test_out_on_a_read_only_file_system_is_one_line(catalog, tmp_path):
+    """A read-only tmpfs mounted in a private mount namespace (needs unshare and mount rights)."""
+    mountpoint = tmp_path / "ro"
+    mountpoint.mkdir()
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", 'mount -t tmpfs -o ro tmpfs "$1"', "sh", str(mountpoint)],
+        capture_output=True,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a read-only file system here: {probe.stderr.decode().strip()}")
+    script = 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"'
+    for out, reason in [
+        (mountpoint / "dist", f"cannot create the lock file {mountpoint / '.dist.lock'}: read-only file system"),
+        (mountpoint / "a" / "dist", f"cannot create its parent directory {mountpoint / 'a'}: read-only file system"),
+    ]:
+        command = [sys.executable, str(ROOT / "build.py"), "--root", str(catalog), "build", "--out", str(out)]
+        result = subprocess.run(
+            ["unshare", "-m", "sh", "-c", script, "sh", str(mountpoint), *command], capture_output=True, text=True
+        )
+        assert (result.returncode, result.stderr.splitlines(), result.stdout) == (
+            2,
+            [f"error: {out}: --out: {reason}"],
+            "",
+        )
+
+
+def test_missing_parents_of_out_are_created(catalog, tmp_path):
+    out = tmp_path / "not" / "yet" / "dist"
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    assert (out / "manifest.json").is_file()
+
+
+# --- dist/ permissions follow the umask ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask, folders, files", [(0o022, 0o755, 0o644), (0o027, 0o750, 0o640)])
+def test_dist_gets_the_permissions_the_umask_gives(catalog, tmp_path, umask, folders, files):
+    out = tmp_path / "dist"
+    previous = os.umask(umask)
+    try:
+        assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    finally:
+        os.umask(previous)
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in [out, *out.rglob("*")]}
+    assert {m for p, m in modes.items() if p.is_dir()} == {folders}
+    assert {m for p, m in modes.items() if p.is_file()} == {files}
+
+
+# --- the manifest records the lint result ----------------------------------------------------
+
+
+def _lint_in(out: Path) -> dict:
+    return json.loads((out / "manifest.json").read_text())["lint"]
+
+
+def test_manifest_records_a_clean_lint(built):
+    assert _lint_in(built) == {"status": "clean", "errors": 0, "warnings": 0}
+
+
+def test_manifest_records_findings_and_a_skipped_lint(catalog, tmp_path, capsys):
+    (catalog / "products" / "broken_bucket.py").write_text(BROKEN_BUCKET)
+    out = tmp_path / "dist"
+    assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 1
+    row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("broken-bucket "))
+    errors, warnings = int(row[-4]), int(row[-2])
+    assert errors >= 1
+    assert _lint_in(out) == {"status": "findings", "errors": errors, "warnings": warnings}
+    # --no-lint: the same build, not linted: not publishable either, and the dist says so.
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("written")
+    assert _lint_in(out) == {"status": "not-run", "errors": 0, "warnings": 0}
+    assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1].endswith("written")
+    assert _lint_in(out)["status"] == "findings"
+    # Linted again, nothing changed: nothing written.
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 1
+    assert capsys.readouterr().out.splitlines()[-1].endswith("unchanged")
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps
+
+
+def test_linted_builds_are_byte_identical(catalog, tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    assert main(["--root", str(catalog), "build", "--out", str(first), "-q"]) == 0
+    assert main(["--root", str(catalog), "build", "--out", str(second), "-q", "--no-cache"]) == 0
+    assert tree(first) == tree(second)
+    assert _lint_in(first)["status"] == "clean"
+
+
+# --- the table marks content that changed under the same version ------------------------------
+
+
+def test_table_marks_content_changed_without_a_version_bump(catalog, tmp_path, capsys):
+    out = tmp_path / "dist"
+    _build(catalog, out, capsys)
+    (catalog / "seedcode" / "modelbuild" / "README.md").write_text("changed\n")
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines[1:] if line and not line.startswith(("*", str(out)))}
+    assert rows["model-build"][1] == "1.0.0*"
+    assert {name for name, row in rows.items() if row[1].endswith("*")} == {"model-build"}
+    digest = json.loads((out / "manifest.json").read_text())["products"]["model-build"]["content_hash"][:12]
+    assert (
+        "* model-build: content changed since the last build but version 1.0.0 did not; publish would add it "
+        f"as version 1.0.0+{digest}: bump the version in products/model_build.py to name it"
+    ) in lines
+    # Nothing changed since: no mark. A bumped version: no mark.
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    assert "*" not in capsys.readouterr().out
+    module = catalog / "products" / "model_build.py"
+    assert module.read_text().count('version="1.0.0"') == 1
+    module.write_text(module.read_text().replace('version="1.0.0"', 'version="1.0.1"'))
+    (catalog / "seedcode" / "modelbuild" / "README.md").write_text("changed again\n")
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    output = capsys.readouterr().out
+    assert "*" not in output
+    assert next(line.split() for line in output.splitlines() if line.startswith("model-build "))[1] == "1.0.1"
+
+
+# --- plurals ----------------------------------------------------------------------------------
+
+
+def test_counts_use_the_singular_for_one(catalog, tmp_path, capsys):
+    for module in (catalog / "products").glob("*.py"):
+        if module.name != "project_roles.py":
+            module.unlink()
+    admin = catalog / "portfolios" / "ml-admin.yaml"
+    for portfolio in (catalog / "portfolios").glob("*.y*ml"):
+        if portfolio != admin:
+            portfolio.unlink()
+    config = yaml.safe_load(admin.read_text())
+    config["products"] = ["project-roles"]
+    admin.write_text(yaml.safe_dump(config))
+    out = tmp_path / "dist"
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == f"{out}: 1 product, 1 portfolio, written"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -65,7 +66,23 @@ def test_list(capsys):
     assert listing["products"]["model-build"]["seedcode"] == ["modelbuild"]
     assert "model-build" in listing["portfolios"]["sagemaker-projects"]["products"]
     assert main(["--root", str(ROOT), "list"]) == 0
-    assert "product    model-build 1.0.0  seedcode: modelbuild" in capsys.readouterr().out
+    products, portfolios = capsys.readouterr().out.rstrip("\n").split("\n\n")
+    # Two aligned tables: every cell starts where its column's heading does.
+    for table, headings in ((products, ["PRODUCT", "VERSION", "SEEDCODE"]),
+                            (portfolios, ["PORTFOLIO", "FILE", "PRODUCTS", "SHARES"])):
+        header, *rows = table.splitlines()
+        assert header.split() == headings
+        starts = [header.index(h) for h in headings]
+        for row in rows:
+            for start in starts[1:]:
+                assert row[start - 2 : start] == "  " and row[start] != " ", (row, start)
+    rows = {line.split()[0]: line.split() for line in products.splitlines()[1:]}
+    assert set(rows) == set(listing["products"])
+    assert rows["model-build"] == ["model-build", "1.0.0", "modelbuild"]
+    assert rows["project-roles"] == ["project-roles", "1.0.0", "-"]
+    rows = {line.split()[0]: line for line in portfolios.splitlines()[1:]}
+    assert set(rows) == set(listing["portfolios"])
+    assert rows["sagemaker-projects"].split()[1] == "portfolios/sagemaker-projects.yaml"
 
 
 def test_committed_schema_matches_the_generated_one(capsys):
@@ -134,3 +151,111 @@ def test_lint_a_directory_lints_the_templates_in_it(tmp_path, bad_template, caps
     empty.mkdir()
     assert main(["lint", str(empty)]) == 2
     assert "holds no templates" in capsys.readouterr().err
+
+
+# --- commands: a mistyped one, a build without one, option checks -------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["biuld"], "error: unknown command 'biuld'; did you mean 'build'?"),
+        (["lsit", "--format", "json"], "error: unknown command 'lsit'; did you mean 'list'?"),
+        (["--root", "ROOT", "shcema"], "error: unknown command 'shcema'; did you mean 'schema'?"),
+    ],
+)
+def test_a_mistyped_command_suggests_the_right_one(catalog, capsys, argv, message):
+    argv = [str(catalog) if a == "ROOT" else a for a in argv]
+    assert main(["--root", str(catalog), *argv] if "--root" not in argv else argv) == 2
+    captured = capsys.readouterr()
+    assert (captured.err.splitlines(), captured.out) == ([message], "")
+    assert not (catalog / "dist").exists()
+
+
+def test_an_unknown_command_lists_the_commands(catalog, capsys):
+    assert main(["--root", str(catalog), "frobnicate"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: unknown command 'frobnicate' (commands: build, lint, list, ")
+    assert "did you mean" not in err
+
+
+def test_options_without_a_command_build(catalog, tmp_path, capsys):
+    # `python build.py --out x`: the options are build's, even when a value looks like a command.
+    out = tmp_path / "lint"
+    assert main(["--root", str(catalog), "--no-lint", "-q", "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    counts = f"{len(manifest['products'])} products, {len(manifest['portfolios'])} portfolios"
+    assert capsys.readouterr().out.splitlines()[-1] == f"{out}: {counts}, written"
+
+
+@pytest.mark.parametrize("value, reason", [("0", "must be at least 1, got 0"), ("-2", "must be at least 1, got -2"),
+                                           ("two", "must be a whole number of at least 1, got 'two'")])
+def test_jobs_below_one_is_rejected(catalog, tmp_path, capsys, value, reason):
+    out = tmp_path / "dist"
+    with pytest.raises(SystemExit) as exit_:
+        main(["--root", str(catalog), "build", "--out", str(out), f"--jobs={value}"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"smcat build: error: argument --jobs: {reason}"
+    assert not out.exists()
+
+
+# --- lint prints findings as build does, counts on a terminal, plurals -------------------------
+
+
+BROKEN_PRODUCT = (
+    "from troposphere import Ref, Template, s3\n"
+    "from generator.product import Product\n"
+    "def template():\n"
+    "    t = Template()\n"
+    "    t.add_resource(s3.Bucket('B', BucketName=Ref('Missing')))\n"
+    "    return t\n"
+    "PRODUCT = Product(name='broken-bucket', description='d', owner='o', version='0.1.0', template=template)\n"
+)
+
+
+def test_build_and_lint_print_a_finding_the_same_way(catalog, monkeypatch, capsys):
+    (catalog / "products" / "broken_bucket.py").write_text(BROKEN_PRODUCT)
+    monkeypatch.chdir(catalog)
+    assert main(["build", "-q"]) == 1
+    built = [line for line in capsys.readouterr().out.splitlines() if line.startswith("dist/templates/")]
+    assert built and all(" E" in line or " W" in line for line in built)
+    assert main(["lint"]) == 1
+    assert capsys.readouterr().out.splitlines() == built
+
+
+def test_lint_counts_templates_on_a_terminal_only(tmp_path, bad_template, monkeypatch, capsys):
+    second = tmp_path / "second.json"
+    second.write_text(json.dumps(BAD_TEMPLATE))
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["lint", str(bad_template), str(second)]) == 1
+    shown = terminal.getvalue()
+    assert "\rlinting templates 1/2" in shown and "\rlinting templates 2/2" in shown
+    assert shown.splitlines()[-1].endswith("2 templates, 8 findings")
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["lint", str(bad_template), str(second)]) == 1  # a log, not a terminal: no counting
+    err = capsys.readouterr().err
+    assert "linting" not in err and err.splitlines() == ["2 templates, 8 findings"]
+
+
+def test_lint_counts_use_the_singular_for_one(tmp_path, capsys):
+    path = tmp_path / "one.json"
+    template = {"Parameters": {"Unused": {"Type": "String"}}, "Resources": {"T": {"Type": "AWS::SNS::Topic"}}}
+    path.write_text(json.dumps(template))
+    assert main(["lint", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == ["1 template, 1 finding"]
+    assert captured.out.splitlines() == [f"{path}:1:17: W2001 [warning] Parameter Unused not used."]
+
+
+def test_root_without_a_value_is_an_option_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--root"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "smcat: error: argument --root: expected one argument"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, main
@@ -104,3 +106,46 @@ def test_a_checkov_that_did_not_scan_fails_the_gate(tmp_path, monkeypatch, capsy
     path.write_text(json.dumps(UNENCRYPTED))
     assert main(["--root", str(tmp_path), "lint", "--security", str(path)]) == 1
     assert f"checkov did not scan ({reason}" in capsys.readouterr().err
+
+
+# checkov's secret-key pattern: 40 characters of these, not next to another one of them.
+SECRET_RUN = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])")
+
+
+def _dist_whose_path_looks_like_a_secret(base: Path) -> Path:
+    """A dist whose `<dist>/templates/model` is a 40-character run checkov takes for a secret key."""
+    probe = str(base / "x" / "dist" / "templates" / "model")
+    run = len(re.search(r"[A-Za-z0-9/+=]*$", probe).group())
+    pad = 40 - run + 1
+    assert pad >= 1, probe
+    dist = base / ("x" * pad) / "dist"
+    assert SECRET_RUN.search(str(dist / "templates" / "model-registry-hub.json"))
+    return dist
+
+
+@needs_checkov
+def test_scan_does_not_depend_on_the_clone_path(tmp_path, capsys):
+    """CKV_AWS_45 read the template's own path (checkov keeps it in every mapping) as a Lambda
+    environment value: under this path it failed model-registry-hub's SyncFunction."""
+    dist = _dist_whose_path_looks_like_a_secret(tmp_path)
+    assert main(["--root", str(ROOT), "build", "--out", str(dist), "--no-lint", "-q"]) == 0
+    hub = dist / "templates" / "model-registry-hub.json"
+    assert json.loads(hub.read_text())["Resources"]["SyncFunction"]["Properties"]["Environment"]["Variables"]
+    capsys.readouterr()
+    assert main(["--root", str(ROOT), "lint", "--security", str(hub)]) == 0
+    err = capsys.readouterr().err
+    assert "CKV_AWS_45" not in err
+    assert "checkov: 0 failed checks" in err
+
+
+@needs_checkov
+def test_security_findings_name_the_paths_given(tmp_path, capsys):
+    dist = _dist_whose_path_looks_like_a_secret(tmp_path)
+    dist.mkdir(parents=True)
+    first, second = dist / "a.json", dist / "b.yaml"
+    first.write_text(json.dumps(UNENCRYPTED))
+    second.write_text(json.dumps({"Resources": {"Other": UNENCRYPTED["Resources"]["Bucket"]}}))
+    assert main(["--root", str(ROOT), "lint", "--security", str(first), str(second)]) == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if "[security]" in line]
+    assert {line.split(":", 1)[0] for line in lines} == {str(first), str(second)}
+    assert any("AWS::S3::Bucket.Other" in line and line.startswith(f"{second}:") for line in lines)
