@@ -1,8 +1,16 @@
 """boto3 plumbing: sessions, clients with adaptive retries, API call counting, bounded retries.
 
 Clients are created with ``session.client(name, region_name=..., config=...)`` and nothing else, so
-everything boto3 resolves by itself keeps working: credentials and profiles, ``AWS_REGION``,
-``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``, CA bundles, proxies.
+everything boto3 resolves by itself keeps working: credentials and profiles, ``AWS_DEFAULT_REGION``
+(the variable botocore reads for the region), ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``,
+CA bundles, proxies.
+
+Nothing waits unbounded: every HTTP request has a connect and a read timeout (``--timeout``), an API
+call makes at most ``--max-attempts`` attempts (the first included: botocore's ``total_max_attempts``;
+its ``max_attempts`` counts retries only) and starts no retry after ``--max-wait`` seconds.  botocore's
+own retry handler (standard backoff and retry quota, built from botocore's classes) decides; a wrapper
+around it on the ``needs-retry`` event says on stderr what is retried and when, and gives up at the
+deadline.
 """
 
 from __future__ import annotations
@@ -16,9 +24,10 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, ReadTimeoutError
+from botocore.retries import quota, standard
 
-from .commands import DEFAULT_MAX_ATTEMPTS
+from .commands import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_WAIT, DEFAULT_TIMEOUT
 
 __all__ = [
     "Runtime",
@@ -30,6 +39,10 @@ __all__ = [
     "stop_retrying",
     "NOT_RETRIED",
     "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_MAX_WAIT",
+    "DEFAULT_TIMEOUT",
+    "describe_exception",
+    "install_retries",
 ]
 
 READ_PREFIXES = ("Describe", "List", "Get", "Search", "Scan", "Head")
@@ -76,7 +89,14 @@ class Runtime:
     """What the publisher needs from the outside world; tests swap pieces of it."""
 
     profile: str | None = None
+    #: attempts per API call, the first included
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    #: seconds to connect, and to wait for each read, per HTTP request
+    timeout: float = DEFAULT_TIMEOUT
+    #: seconds after the first attempt of an API call past which no retry starts
+    max_wait: float = DEFAULT_MAX_WAIT
+    #: where retries in progress are reported (the CLI: its progress stream, stderr)
+    notify: Callable[[str], None] = lambda _message: None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     session_factory: Callable[..., boto3.Session] = boto3.Session
@@ -95,13 +115,111 @@ class Runtime:
         return self.session.region_name
 
     def config(self) -> Config:
-        return Config(retries={"mode": "adaptive", "max_attempts": self.max_attempts})
+        # total_max_attempts counts the first attempt; botocore's "max_attempts" key would add one
+        return Config(retries={"mode": "adaptive", "total_max_attempts": self.max_attempts},
+                      connect_timeout=self.timeout, read_timeout=self.timeout)
 
     def client(self, service: str, region: str | None = None):
         client = self.session.client(service, region_name=region, config=self.config())
+        install_retries(client, self)
         if service == "servicecatalog":
             stop_retrying(client, NOT_RETRIED)
         return client
+
+
+def _seconds(value: float) -> str:
+    """'2 s', '0.4 s' (never '0.0 s' for a short wait)."""
+    return f"{value:.0f} s" if value >= 1 else f"{max(value, 0.1):.1f} s"
+
+
+def _label(operation) -> str:
+    return f"{operation.service_model.service_id} {operation.name}"
+
+
+def install_retries(client, runtime: Runtime) -> None:
+    """Replace the client's ``needs-retry`` handler with botocore's standard one (the same classes
+    and settings ``botocore.retries.standard.register_retry_handler`` uses) wrapped so that
+
+    * each retry is announced through ``runtime.notify`` (operation, reason, delay, attempt);
+    * no retry starts past ``runtime.max_wait`` seconds after the call's first attempt;
+    * a connection error that ends the call carries the operation, attempts and time spent
+      (``smcat_operation``, ``smcat_attempts``, ``smcat_elapsed``) for :func:`describe_exception`.
+    """
+    service = client.meta.service_model.service_id.hyphenize()
+    events = client.meta.events
+    adapter = standard.RetryEventAdapter()
+    detector = standard.ThrottlingErrorDetector(adapter)
+    retry_quota = standard.RetryQuotaChecker(quota.RetryQuota(), detector)
+    handler = standard.RetryHandler(
+        retry_policy=standard.RetryPolicy(
+            retry_checker=standard.StandardRetryConditions(max_attempts=runtime.max_attempts),
+            retry_backoff=standard.ExponentialBackoff(service_name=service, throttling_detector=detector),
+        ),
+        retry_event_adapter=adapter,
+        retry_quota=retry_quota,
+        service_name=service,
+    )
+    clock = runtime.clock
+
+    def started(context=None, **_kwargs) -> None:
+        if context is not None:
+            context["smcat_started"] = clock()
+
+    def needs_retry(attempts=None, operation=None, response=None, caught_exception=None, request_dict=None,
+                    **kwargs):
+        delay = handler.needs_retry(attempts=attempts, operation=operation, response=response,
+                                    caught_exception=caught_exception, request_dict=request_dict, **kwargs)
+        context = (request_dict or {}).get("context") or {}
+        elapsed = clock() - context.get("smcat_started", clock())
+        if delay and elapsed + delay >= runtime.max_wait:
+            delay = None  # past the deadline: give up now rather than after the sleep
+        if caught_exception is not None and operation is not None:
+            caught_exception.smcat_operation = _label(operation)
+            caught_exception.smcat_attempts = attempts
+            caught_exception.smcat_elapsed = elapsed
+        if delay and operation is not None:
+            runtime.notify(f"{_label(operation)}: {_retry_reason(response, caught_exception, runtime)}, retrying in "
+                           f"{_seconds(delay)} (attempt {attempts + 1} of {runtime.max_attempts})")
+        return delay
+
+    events.unregister(f"needs-retry.{service}", unique_id=f"retry-config-{service}")
+    events.register(f"needs-retry.{service}", needs_retry, unique_id=f"smcat-retry-{service}")
+    events.register(f"after-call.{service}", retry_quota.release_retry_quota,
+                    unique_id=f"smcat-retry-quota-{service}")
+    events.register_first(f"before-call.{service}", started, unique_id=f"smcat-retry-start-{service}")
+
+
+def _retry_reason(response, exc: BaseException | None, runtime: Runtime) -> str:
+    if exc is not None:
+        if isinstance(exc, ReadTimeoutError):
+            return f"no answer within {_seconds(runtime.timeout)}"
+        return f"no connection ({type(exc).__name__})"
+    parsed = response[1] if response else {}
+    code = (parsed.get("Error") or {}).get("Code") or ""
+    status = (parsed.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    if "throttl" in code.lower() or code in ("RequestLimitExceeded", "SlowDown", "TooManyRequestsException"):
+        return "throttled"
+    return f"{code or 'error'} (HTTP {status})" if status else code or "transient error"
+
+
+def describe_exception(exc: BaseException) -> str:
+    """One line for an error that ended an API call; for a connection error: the endpoint, the
+    operation, how long it tried and what to check."""
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        op = getattr(exc, "operation_name", "")
+        return f"{err.get('Code')} from {op}: {err.get('Message', '')}".strip()
+    if isinstance(exc, (ConnectionError, HTTPClientError)):
+        endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "the endpoint")
+        operation = getattr(exc, "smcat_operation", None)
+        attempts = getattr(exc, "smcat_attempts", None)
+        elapsed = getattr(exc, "smcat_elapsed", None)
+        what = "timed out" if "timeout" in type(exc).__name__.lower() else "failed"
+        tried = (f" ({attempts} attempt{'s' if attempts != 1 else ''} over {_seconds(elapsed)})"
+                 if attempts is not None and elapsed is not None else "")
+        return (f"{operation or 'a request'} to {endpoint} {what}{tried}: {type(exc).__name__}; check the network "
+                f"and proxy, AWS_ENDPOINT_URL and the region (or raise --timeout / --max-wait)")
+    return f"{type(exc).__name__}: {exc}"
 
 
 #: Error codes botocore's standard/adaptive retry modes treat as throttling but that Service Catalog

@@ -1,8 +1,9 @@
 """``smcat plan`` and ``smcat publish``: argparse wiring for the publisher.
 
 The main CLI calls :func:`register` with its subparsers; each subcommand sets ``func``, which takes
-the parsed arguments and returns the exit code: 0 ok, 1 failure (AWS said no, a share completed
-with errors, org sharing not enabled...), 2 bad input (dist/manifest or options).
+the parsed arguments and returns the exit code: 0 ok, 1 failure (AWS said no or did not answer, a
+share completed with errors now or in an earlier run, org sharing not enabled...), 2 bad input
+(dist/manifest, including a build that did not lint clean, or options).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import TextIO
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
 from .artifacts import normalize_prefix
-from .aws import Runtime
-from .commands import DEFAULT_MAX_ATTEMPTS, register
+from .aws import Runtime, describe_exception
+from .commands import register
 from .manifest import ManifestError, load_catalog
 from .model import Options, Plan
 from .planner import PlanError
@@ -39,6 +40,7 @@ __all__ = ["register", "run_plan", "run_publish", "EXIT_OK", "EXIT_FAILED", "EXI
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 PREFIX = re.compile(r"[A-Za-z0-9!_.*'()/-]*")
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
 def dist_dir(args: argparse.Namespace) -> Path:
@@ -49,12 +51,27 @@ def dist_dir(args: argparse.Namespace) -> Path:
     return Path(root) / "dist" if root is not None else Path("dist")
 
 
+class OptionsError(Exception):
+    """Bad command-line options (or environment): one line per problem, exit 2."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        self.lines = list(problems)
+        super().__init__("\n".join(problems))
+
+
+NO_REGION = ("no region: pass --region, or set AWS_DEFAULT_REGION (the variable boto3 reads) or the region of "
+             "the AWS profile")
+
+
 def _options(args: argparse.Namespace, regions: list[str]) -> Options:
-    problems = []
-    for region in regions:
+    problems = [f"--region {region!r} is not an AWS region name (such as us-east-1)"
+                for region in regions if not REGION.fullmatch(region)]
+    for region in regions or ["us-east-1"]:
         bucket = args.bucket.replace("{region}", region)
         if not BUCKET.fullmatch(bucket) or ".." in bucket:
             problems.append(f"--bucket {bucket!r} is not a valid S3 bucket name")
+            break
     prefix = normalize_prefix(args.prefix)
     if not PREFIX.fullmatch(prefix) or ".." in prefix.split("/"):
         problems.append(f"--prefix {args.prefix!r} has characters unsafe in S3 keys")
@@ -62,12 +79,27 @@ def _options(args: argparse.Namespace, regions: list[str]) -> Options:
         problems.append("--keep-versions must be at least 1")
     if args.share_timeout <= 0:
         problems.append("--share-timeout must be positive")
-    if getattr(args, "max_attempts", DEFAULT_MAX_ATTEMPTS) < 1:
+    if getattr(args, "max_attempts", None) is not None and args.max_attempts < 1:
         problems.append("--max-attempts must be at least 1")
+    for flag in ("timeout", "max_wait"):
+        value = getattr(args, flag, None)
+        if value is not None and not value > 0:
+            problems.append(f"--{flag.replace('_', '-')} must be positive")
     if problems:
-        raise ManifestError(problems)
+        raise OptionsError(problems)
     return Options(bucket=args.bucket, prefix=prefix, kms_key_id=args.kms_key_id or None,
-                   keep_versions=args.keep_versions, prune=args.prune, share_timeout=args.share_timeout)
+                   keep_versions=args.keep_versions, prune=args.prune, share_timeout=args.share_timeout,
+                   retry_shares=bool(getattr(args, "retry_shares", False)))
+
+
+def _configure(runtime: Runtime, args: argparse.Namespace, notify) -> None:
+    """The options that tune AWS calls, set on the runtime (a runtime given by a test keeps its own
+    values for the options not passed)."""
+    for name in ("max_attempts", "timeout", "max_wait"):
+        value = getattr(args, name, None)
+        if value is not None:
+            setattr(runtime, name, value)
+    runtime.notify = notify
 
 
 def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = None,
@@ -75,35 +107,48 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     as_json = getattr(args, "format", "text") == "json"
-    runtime = runtime or getattr(args, "runtime", None) or Runtime(
-        profile=args.profile, max_attempts=getattr(args, "max_attempts", DEFAULT_MAX_ATTEMPTS))
+    runtime = runtime or getattr(args, "runtime", None) or Runtime(profile=args.profile)
     progress = TerminalProgress(stderr)
 
-    def fail(code: int, message: str, *, plan: Plan | None = None, nothing_changed: bool = True) -> int:
-        """Report a failure before anything was applied: the message on stderr and, with --format
+    def fail(code: int, message: str | list[str], *, plan: Plan | None = None, nothing_changed: bool = True) -> int:
+        """Report a failure before anything was applied: each line on stderr and, with --format
         json, a JSON object on stdout."""
-        print(f"error: {message}", file=stderr)
+        lines = [message] if isinstance(message, str) else list(message)
+        for line in lines:
+            print(f"error: {line}", file=stderr)
         if nothing_changed:
             print("Nothing was changed.", file=stderr)
         if as_json:
             status = "bad-input" if code == EXIT_BAD_INPUT else "failed"
-            print(failure_json(status, message, plan=plan), file=stdout)
+            print(failure_json(status, "; ".join(lines), plan=plan), file=stdout)
         return code
 
+    bad: list[str] = []
+    catalog = None
     try:
-        catalog = load_catalog(dist_dir(args))
+        catalog = load_catalog(dist_dir(args), allow_lint_findings=bool(getattr(args, "allow_lint_findings", False)))
+    except ManifestError as exc:
+        bad.extend(exc.lines)
+    regions = list(dict.fromkeys(args.region or []))
+    try:
         profile = runtime.profile
         if profile and profile not in runtime.session.available_profiles:
             raise ProfileNotFound(profile=profile)
-        regions = list(dict.fromkeys(args.region or []))
         if not regions:
             default = runtime.default_region()
             if not default:
-                raise ManifestError(["no region: pass --region or set AWS_REGION / a profile region"])
-            regions = [default]
+                bad.append(NO_REGION)
+            else:
+                regions = [default]
+    except ProfileNotFound as exc:
+        bad.append(f"--profile: {exc}")
+    try:
         options = _options(args, regions)
-    except (ManifestError, ProfileNotFound) as exc:
-        return fail(EXIT_BAD_INPUT, str(exc), nothing_changed=False)
+    except OptionsError as exc:
+        bad.extend(exc.lines)
+    if bad or catalog is None:
+        return fail(EXIT_BAD_INPUT, bad, nothing_changed=False)
+    _configure(runtime, args, progress.info)
 
     try:
         planned = make_plan(catalog, options, runtime, regions, progress)
@@ -113,7 +158,7 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
         return fail(EXIT_FAILED, "no AWS credentials found (set AWS_PROFILE, --profile or the AWS_* variables)",
                     nothing_changed=False)
     except (ClientError, BotoCoreError) as exc:
-        return fail(EXIT_FAILED, f"while reading the live state: {exc}")
+        return fail(EXIT_FAILED, f"while reading the live state: {describe_exception(exc)}")
 
     if not as_json:
         print(render_plan(planned.plan), file=stdout)
@@ -139,6 +184,10 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
     if not apply:
         if as_json:
             print(plan_json(planned.plan), file=stdout)
+        if planned.plan.problems:  # shown in the plan; what they are also goes to stderr
+            for problem in planned.plan.problems:
+                print(f"error: {problem}", file=stderr)
+            return EXIT_FAILED
         return EXIT_OK
 
     result = apply_plan(catalog, options, runtime, planned, progress)

@@ -10,6 +10,8 @@ import argparse
 from pathlib import Path
 
 DEFAULT_MAX_ATTEMPTS = 10
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_WAIT = 300.0
 
 
 def _deferred(name: str):
@@ -63,8 +65,34 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-attempts",
         type=int,
-        default=DEFAULT_MAX_ATTEMPTS,
-        help=f"botocore adaptive-retry attempts per call (default: {DEFAULT_MAX_ATTEMPTS})",
+        default=None,
+        help=f"attempts per API call, the first included, while AWS throttles or does not answer "
+        f"(default: {DEFAULT_MAX_ATTEMPTS})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"seconds to connect, and to wait for each answer, per HTTP request (default: {DEFAULT_TIMEOUT:.0f})",
+    )
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"no retry of an API call starts later than this after its first attempt (default: "
+        f"{DEFAULT_MAX_WAIT:.0f})",
+    )
+    parser.add_argument(
+        "--allow-lint-findings",
+        action="store_true",
+        help="publish a build whose lint had findings, was skipped (build --no-lint) or was not recorded",
+    )
+    parser.add_argument(
+        "--retry-shares",
+        action="store_true",
+        help="share again where the last share operation ended COMPLETED_WITH_ERRORS or ERROR",
     )
 
 

@@ -21,10 +21,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .artifacts import render_template
-from .aws import Clients, Runtime, error_code, retry_call
-from .manifest import Catalog
+from .aws import Clients, Runtime, describe_exception, error_code, retry_call
+from .manifest import SHARE_CHECK_TAG, Catalog
 from .model import Action, ActionOutcome, Options, Plan, PublishResult, RegionPlan, RegionResult, idempotency_token
-from .state import LiveState
+from .state import LiveState, share_errors_text
 
 __all__ = ["Executor", "ActionFailed", "Progress"]
 
@@ -34,6 +34,8 @@ EVENTUAL = ("ResourceNotFoundException",)
 BUSY = ("InvalidStateException",)
 #: stale answers to a create call tolerated in a row (each one salts the next token)
 MAX_STALE = 3
+#: a tag value holds at most 256 characters: the newest share tokens that fit are kept
+MAX_TAG_VALUE = 256
 
 
 class ActionFailed(Exception):
@@ -59,6 +61,8 @@ class _Context:
     tag_options: dict[tuple[str, str], str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     deleted: set[str] = field(default_factory=set)  # ids this run deleted (constraints)
+    #: portfolio key -> share operations its smcat:share-check tag lists (token -> target value)
+    share_checks: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def portfolio_id(self, key: str) -> str:
         if key not in self.portfolios:
@@ -102,7 +106,9 @@ class Executor:
         ctx.portfolios = {k: p.id for k, p in live.portfolios.items()}
         ctx.products = {k: p.id for k, p in live.products.items()}
         ctx.tag_options = dict(live.tag_option_ids or {})
-        result = RegionResult(plan.region)
+        # as the plan leaves the tags (its portfolio updates come before any share operation)
+        ctx.share_checks = {k: dict(v) for k, v in plan.share_checks.items()}
+        result = RegionResult(plan.region, warnings=list(plan.problems))
         writes = plan.writes
         total = len(writes)
         for index, action in enumerate(writes, start=1):
@@ -481,10 +487,7 @@ class Executor:
                 return self._ok(action, "completed", token=token)
             if state in ("COMPLETED_WITH_ERRORS", "ERROR"):
                 errors = status.get("ShareDetails", {}).get("ShareErrors", [])
-                text = "; ".join(
-                    f"{e.get('Error', 'error')}: {e.get('Message', '')} (accounts {', '.join(e.get('Accounts', []))})"
-                    for e in errors
-                ) or "no details"
+                text = share_errors_text(errors)
                 if state == "ERROR":
                     raise ActionFailed(f"share {token} ended in ERROR: {text}")
                 warning = f"{action.target}: share completed with errors: {text}"
@@ -516,13 +519,48 @@ class Executor:
             params.update(SharePrincipals=d["SharePrincipals"], ShareTagOptions=d["ShareTagOptions"])
         call = getattr(ctx.clients.sc, operation)
         response = self._share_call(lambda: call(**params), expired, sleep)
-        return self._wait_share(ctx, action, response.get("PortfolioShareToken"), expired, sleep)
+        token = response.get("PortfolioShareToken")
+        try:
+            outcome = self._wait_share(ctx, action, token, expired, sleep)
+        except BaseException:  # ERROR, still running at --share-timeout, interrupted: the next run checks it
+            self._check_share_later(ctx, d["portfolio"], d["OrganizationNode"]["Value"], token, keep=True)
+            raise
+        self._check_share_later(ctx, d["portfolio"], d["OrganizationNode"]["Value"], token,
+                                keep=outcome.status != "applied")
+        return outcome
+
+    def _check_share_later(self, ctx: _Context, portfolio: str, value: str, token: str | None, *, keep: bool) -> None:
+        """Keep the portfolio's smcat:share-check tag listing the share operations that did not
+        complete cleanly (only this target's newest), so that a later run reads their status again.
+        Written only when it changes: a share that completes on a clean portfolio costs nothing."""
+        checks = ctx.share_checks.get(portfolio, {})
+        wanted = {t: v for t, v in checks.items() if v != value}
+        if keep and token:
+            wanted[token] = value
+        if wanted == checks:
+            return
+        tokens: list[str] = []
+        for candidate in reversed(list(wanted)):  # newest first, as many as the tag value holds
+            if len(" ".join([candidate, *tokens])) > MAX_TAG_VALUE:
+                break
+            tokens.insert(0, candidate)
+        wanted = {t: wanted[t] for t in tokens}
+        try:
+            portfolio_id = ctx.portfolio_id(portfolio)
+            if wanted:
+                ctx.clients.sc.update_portfolio(Id=portfolio_id,
+                                                AddTags=[{"Key": SHARE_CHECK_TAG, "Value": " ".join(wanted)}])
+            else:
+                ctx.clients.sc.update_portfolio(Id=portfolio_id, RemoveTags=[SHARE_CHECK_TAG])
+        except (ClientError, BotoCoreError, ActionFailed) as exc:
+            ctx.warnings.append(
+                f"portfolio {portfolio}: could not record share operation {token} for the next run to check "
+                f"(tag {SHARE_CHECK_TAG}): {describe_exception(exc)}"
+            )
+            return
+        ctx.share_checks[portfolio] = wanted
 
 
 def _describe_error(exc: BaseException) -> str:
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        op = getattr(exc, "operation_name", "")
-        return f"{err.get('Code')} from {op}: {err.get('Message', '')}".strip()
-    return f"{type(exc).__name__}: {exc}"
+    return describe_exception(exc)
 

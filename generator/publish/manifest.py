@@ -28,12 +28,16 @@ __all__ = [
     "tag_text_ok",
     "OWNER_TAG_PORTFOLIO",
     "OWNER_TAG_PRODUCT",
+    "SHARE_CHECK_TAG",
     "STUDIO_TAG",
 ]
 
 MANIFEST_VERSION = 1
 OWNER_TAG_PORTFOLIO = "smcat:portfolio"
 OWNER_TAG_PRODUCT = "smcat:product"
+#: portfolio tag listing the share operations (tokens) a later run must check: those that did not
+#: complete cleanly (DescribePortfolioShareStatus needs the token; no list call returns it)
+SHARE_CHECK_TAG = "smcat:share-check"
 STUDIO_TAG = "sagemaker:studio-visibility"
 
 MAX_TAGS = 20  # per portfolio / product (Service Catalog quota)
@@ -48,11 +52,39 @@ SUPPORT_URL = re.compile(r"https?://\S+")
 
 
 class ManifestError(Exception):
-    """The dist directory cannot be published; .problems lists every reason."""
+    """The dist directory cannot be published; .problems lists every reason, .lines each one as it is
+    printed (``<dist>/manifest.json: <where>: <what is wrong>``)."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], source: Path | str | None = None):
         self.problems = list(problems)
-        super().__init__("invalid dist:\n" + "\n".join(f"  - {p}" for p in self.problems))
+        self.lines = [f"{source}: {p}" if source is not None else p for p in self.problems]
+        super().__init__("\n".join(self.lines))
+
+
+LINT_STATUSES = ("clean", "findings", "not-run")
+ALLOW_LINT = "--allow-lint-findings"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def lint_problem(lint: Any) -> str | None:
+    """Why a build with this ``lint`` record must not be published (None: it linted clean)."""
+    if lint is None:
+        return (f"lint: no lint result recorded (a build by an older smcat); rebuild with `smcat build`, or pass "
+                f"{ALLOW_LINT}")
+    if not isinstance(lint, dict) or lint.get("status") not in LINT_STATUSES:
+        return f"lint: must be an object whose status is clean, findings or not-run; rebuild, or pass {ALLOW_LINT}"
+    errors, warnings = lint.get("errors", 0), lint.get("warnings", 0)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in (errors, warnings)):
+        return f"lint: errors and warnings must be counts; rebuild, or pass {ALLOW_LINT}"
+    if lint["status"] == "not-run":
+        return f"lint: the build was not linted (build --no-lint); build with lint, or pass {ALLOW_LINT}"
+    if lint["status"] == "findings" or errors or warnings:
+        return (f"lint: the build has {_count(errors, 'error')}, {_count(warnings, 'warning')}; fix them or pass "
+                f"{ALLOW_LINT}")
+    return None
 
 
 @dataclass(frozen=True)
@@ -191,8 +223,11 @@ class _Checker:
         return data
 
 
-def load_catalog(dist: str | Path) -> Catalog:
-    """Load dist/manifest.json and check it against the files and AWS's limits."""
+def load_catalog(dist: str | Path, *, allow_lint_findings: bool = False) -> Catalog:
+    """Load dist/manifest.json and check it against the files and AWS's limits.
+
+    A build whose lint was not clean (``lint.status`` findings or not-run, or no ``lint`` record) is
+    refused unless ``allow_lint_findings``; then it loads with a warning."""
     dist = Path(dist)
     manifest_path = dist / "manifest.json"
     if not manifest_path.is_file():
@@ -206,6 +241,9 @@ def load_catalog(dist: str | Path) -> Catalog:
     check = _Checker(dist)
     if manifest.get("manifest_version") != MANIFEST_VERSION:
         check.fail("manifest", f"manifest_version must be {MANIFEST_VERSION}")
+    lint = lint_problem(manifest.get("lint"))
+    if lint is not None and not allow_lint_findings:
+        check.problems.append(lint)
     raw_products = manifest.get("products")
     raw_portfolios = manifest.get("portfolios", {})
     if not isinstance(raw_products, dict):
@@ -238,7 +276,10 @@ def load_catalog(dist: str | Path) -> Catalog:
         if not catalog.portfolios_of(key):
             catalog.warnings.append(f"product {key} is in no portfolio: it is published but nobody can launch it")
     if check.problems:
-        raise ManifestError(check.problems)
+        raise ManifestError(check.problems, source=manifest_path)
+    if lint is not None:
+        reason = lint.split("; ")[0].removeprefix("lint: ")
+        catalog.warnings.append(f"{ALLOW_LINT}: {reason}")
     return catalog
 
 
@@ -416,7 +457,7 @@ def _load_portfolio(check: _Checker, key: str, raw: Any, product_keys: set[str])
         raw_tags = {}
     for tag_key, tag_value in raw_tags.items():
         _check_tag(check, f"{where} tag {tag_key!r}", tag_key, tag_value)
-        if tag_key in (OWNER_TAG_PORTFOLIO,):
+        if tag_key in (OWNER_TAG_PORTFOLIO, SHARE_CHECK_TAG):
             check.fail(where, f"tag {tag_key} is reserved for the publisher")
         tags[tag_key] = tag_value if isinstance(tag_value, str) else ""
     if len(tags) + 1 > MAX_TAGS:

@@ -41,6 +41,7 @@ class Options:
     keep_versions: int = 3
     prune: bool = False
     share_timeout: float = 900.0
+    retry_shares: bool = False
 
     def bucket_for(self, region: str) -> str:
         return self.bucket.replace("{region}", region)
@@ -74,6 +75,12 @@ class RegionPlan:
     bucket: str
     actions: list[Action] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: what the plan cannot fix and the user must look at (a share whose last operation did not
+    #: complete cleanly): plan and publish exit 1 while there is any
+    problems: list[str] = field(default_factory=list)
+    #: per portfolio: the share operations still to be checked on the next run (token -> target
+    #: value), as the portfolio's smcat:share-check tag holds them once the plan's own updates are done
+    share_checks: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def writes(self) -> list[Action]:
@@ -92,6 +99,7 @@ class RegionPlan:
             "counts": self.counts(),
             "actions": [a.to_dict() for a in self.actions],
             "notes": list(self.notes),
+            "problems": list(self.problems),
         }
 
 
@@ -109,6 +117,10 @@ class Plan:
     @property
     def writes(self) -> list[Action]:
         return [a for a in self.actions if a.is_write]
+
+    @property
+    def problems(self) -> list[str]:
+        return [p for r in self.regions for p in r.problems]
 
     def counts(self) -> dict[str, int]:
         result = {kind: 0 for kind in KINDS}

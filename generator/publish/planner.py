@@ -19,9 +19,17 @@ import json
 import re
 
 from .artifacts import normalize_prefix, seed_key, template_key, template_url
-from .manifest import OWNER_TAG_PORTFOLIO, OWNER_TAG_PRODUCT, STUDIO_TAG, Catalog, Portfolio, Product
+from .manifest import (
+    OWNER_TAG_PORTFOLIO,
+    OWNER_TAG_PRODUCT,
+    SHARE_CHECK_TAG,
+    STUDIO_TAG,
+    Catalog,
+    Portfolio,
+    Product,
+)
 from .model import Action, Options, RegionPlan
-from .state import LivePortfolio, LiveState, constraint_description
+from .state import LivePortfolio, LiveState, constraint_description, share_errors_text
 
 __all__ = ["plan_region", "PlanError", "artifact_description", "artifact_location", "parse_artifact_description",
            "QUOTAS"]
@@ -111,6 +119,7 @@ def plan_region(catalog: Catalog, options: Options, live: LiveState) -> RegionPl
     _plan_deprecations(catalog, options, live, plan)
     _plan_stale_associations(catalog, options, live, plan)
     _plan_shares(catalog, options, live, plan)
+    _plan_share_checks(catalog, options, live, plan)
     if problems:
         raise PlanError(problems)
     return plan
@@ -190,7 +199,7 @@ def _plan_portfolios(catalog: Catalog, live: LiveState, plan: RegionPlan, proble
         if current.provider != portfolio.provider:
             changes["ProviderName"] = portfolio.provider
         add = {k: v for k, v in tags.items() if current.tags.get(k) != v}
-        remove = sorted(k for k in current.tags if k not in tags)
+        remove = sorted(k for k in current.tags if k not in tags and k != SHARE_CHECK_TAG)
         if changes or add or remove:
             what = sorted(changes) + [f"+tag {k}" for k in sorted(add)] + [f"-tag {k}" for k in remove]
             plan.actions.append(Action(
@@ -495,3 +504,94 @@ def _plan_shares(catalog: Catalog, options: Options, live: LiveState, plan: Regi
                     f"portfolio {key} is shared with {node_type} {value}, which is not configured; "
                     f"run with --prune to remove the share (kept)"
                 )
+
+
+# ------------------------------------------------------------------------------------------ share checks
+
+UNFINISHED = ("NOT_STARTED", "IN_PROGRESS")
+FAILED_SHARE = ("COMPLETED_WITH_ERRORS", "ERROR")
+
+
+def _node_value(value: str) -> str:
+    return value.rsplit("/", 1)[1] if value.startswith("arn:") else value
+
+
+def _guess_type(value: str) -> str:
+    if value.startswith("o-"):
+        return "ORGANIZATION"
+    return "ACCOUNT" if value.isdigit() else "ORGANIZATIONAL_UNIT"
+
+
+def _plan_share_checks(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan) -> None:
+    """Share operations an earlier run left unchecked (the portfolio's smcat:share-check tag).
+
+    A completed one is forgotten (the tag is updated).  One that ended COMPLETED_WITH_ERRORS or
+    ERROR, or is still running, is a problem (plan and publish exit 1) unless this plan shares
+    with that target again anyway, or --retry-shares asks to.  The tag is read and written only
+    when an operation did not complete cleanly, so a clean no-op makes no extra call."""
+    for key, portfolio in catalog.portfolios.items():
+        current = live.portfolios.get(key)
+        if current is None:
+            plan.share_checks[key] = {}
+            continue
+        configured = {s.value: s for s in portfolio.shares}
+        kept: dict[str, str] = {}
+        for op in current.share_ops:
+            value = _node_value(op.value)
+            if op.status == "COMPLETED":
+                continue
+            if op.status not in UNFINISHED + FAILED_SHARE:
+                plan.notes.append(f"portfolio {key}: share operation {op.token} recorded by an earlier run is "
+                                  f"unknown to Service Catalog; it is no longer checked")
+                continue
+            share = configured.get(value)
+            node_type = share.type if share else next(
+                (t for (t, v) in (current.shares or {}) if v == value), _guess_type(value))
+            what = (f"the last share operation with {node_type} {value} ({op.token}) "
+                    + (f"is still {op.status}" if op.status in UNFINISHED else f"ended {op.status}")
+                    + (f": {share_errors_text(op.errors)}" if op.status in FAILED_SHARE else ""))
+            target = f"portfolio/{key}/share/{node_type}/{value}"
+            if any(a.target == target and a.is_write for a in plan.actions):
+                kept[op.token] = value  # this run's share operation replaces it
+                plan.notes.append(f"portfolio {key}: {what}; this run shares again")
+                continue
+            if share is None:
+                plan.notes.append(f"portfolio {key}: {what}; the target is no longer configured, so it is no "
+                                  f"longer checked")
+                continue
+            kept[op.token] = value
+            if op.status in FAILED_SHARE and options.retry_shares:
+                exists = (share.type, share.value) in (current.shares or {})
+                described = ", ".join(k for k, v in (("SharePrincipals", share.share_principals),
+                                                     ("ShareTagOptions", share.share_tag_options)) if v)
+                plan.actions.append(Action(
+                    "update" if exists else "share", "share", target, live.region,
+                    f"share again with {share.type} {share.value} ({described or 'no principals/TagOptions'}; "
+                    f"last operation {op.token} ended {op.status})",
+                    {"portfolio": key, "OrganizationNode": _node(share.type, share.value),
+                     "SharePrincipals": share.share_principals, "ShareTagOptions": share.share_tag_options},
+                ))
+                continue
+            hint = ("run publish again once it has completed" if op.status in UNFINISHED
+                    else "fix the cause, then run publish --retry-shares")
+            plan.problems.append(f"{live.region}: portfolio {key}: {what}; {hint}")
+        plan.share_checks[key] = kept
+        before = current.tags.get(SHARE_CHECK_TAG, "").split()
+        if list(kept) != before:
+            _merge_tag_change(plan, key, live.region, kept, [t for t in before if t not in kept])
+
+
+def _merge_tag_change(plan: RegionPlan, key: str, region: str, kept: dict[str, str], dropped: list[str]) -> None:
+    """Write the smcat:share-check tag as part of the portfolio's update action (made one if it was a no-op)."""
+    target = f"portfolio/{key}"
+    index = next(i for i, a in enumerate(plan.actions) if a.resource == "portfolio" and a.target == target)
+    action = plan.actions[index]
+    details = action.details if action.kind == "update" else {"portfolio": key, "changes": {}, "AddTags": [],
+                                                               "RemoveTags": []}
+    if kept:
+        details["AddTags"] = [*details["AddTags"], {"Key": SHARE_CHECK_TAG, "Value": " ".join(kept)}]
+    else:
+        details["RemoveTags"] = [*details["RemoveTags"], SHARE_CHECK_TAG]
+    what = f"stop checking share operation{'s' if len(dropped) != 1 else ''} {', '.join(dropped)}"
+    summary = f"{action.summary}, {what}" if action.kind == "update" else what
+    plan.actions[index] = Action("update", "portfolio", target, region, summary, details)

@@ -10,11 +10,16 @@ from .aws import CallCounter
 from .executor import Progress
 from .model import KINDS, Action, Plan, PublishResult
 
-__all__ = ["render_plan", "render_result", "plan_json", "result_json", "result_error", "failure_json",
+__all__ = ["plural", "render_plan", "render_result", "plan_json", "result_json", "result_error", "failure_json",
            "TerminalProgress", "SYMBOLS"]
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "share": ">", "unshare": "<", "deprecate": "!",
            "noop": "="}
+
+
+def plural(count: int, noun: str) -> str:
+    """'1 template', '2 templates'."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _line(action: Action) -> str:
@@ -39,13 +44,15 @@ def render_plan(plan: Plan, *, show_noop: bool = False) -> str:
             out.append(f"  = {unchanged} up to date")
         for note in region.notes:
             out.append(f"  note: {note}")
+        for problem in region.problems:
+            out.append(f"  problem: {problem}")
     for warning in plan.warnings:
         out.append(f"warning: {warning}")
     counts = plan.counts()
     writes = sum(counts[k] for k in KINDS if k != "noop")
     parts = [f"{counts[k]} {k}" for k in KINDS if k != "noop" and counts[k]]
     out.append(f"Summary: {', '.join(parts) if parts else 'no changes'}; {counts['noop']} unchanged; "
-               f"{writes} write action(s).")
+               f"{plural(writes, 'write action')}.")
     return "\n".join(out)
 
 
@@ -53,7 +60,7 @@ def render_result(result: PublishResult) -> str:
     out: list[str] = []
     for region in result.regions:
         if region.failed is None:
-            out.append(f"{region.region}: {len(region.applied)} action(s) applied.")
+            out.append(f"{region.region}: {plural(len(region.applied), 'action')} applied.")
             continue
         failed = region.failed
         out.append(f"{region.region}: FAILED at {failed.action.kind} {failed.action.target}")
@@ -76,13 +83,15 @@ def render_result(result: PublishResult) -> str:
 
         counts = Counter({tuple(k.split(":", 1)): v for k, v in result.api_calls.items()})
         summary = CallCounter.summarize(counts)
-        out.append(f"API calls while applying: {summary['total']} ({summary['reads']} reads, "
-                   f"{summary['writes']} writes)")
+        out.append(f"API calls while applying: {summary['total']} ({plural(summary['reads'], 'read')}, "
+                   f"{plural(summary['writes'], 'write')})")
     return "\n".join(out)
 
 
 def plan_json(plan: Plan) -> str:
-    return json.dumps({"status": "ok", "plan": plan.to_dict()}, indent=2, default=str)
+    problems = plan.problems
+    return json.dumps({"status": "failed" if problems else "ok", "error": "; ".join(problems) or None,
+                       "plan": plan.to_dict()}, indent=2, default=str)
 
 
 def result_error(result: PublishResult) -> str:

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from .artifacts import seed_key, template_key
 from .aws import Clients, error_code
-from .manifest import OWNER_TAG_PORTFOLIO, OWNER_TAG_PRODUCT, Catalog, Portfolio
+from .manifest import OWNER_TAG_PORTFOLIO, OWNER_TAG_PRODUCT, SHARE_CHECK_TAG, Catalog, Portfolio
 from .model import Options
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "LiveProduct",
     "LiveConstraint",
     "LiveShare",
+    "LiveShareOp",
     "LivePortfolio",
     "LiveState",
     "read_state",
@@ -42,6 +43,7 @@ __all__ = [
     "StateError",
     "PRODUCT_FIELDS",
     "constraint_description",
+    "share_errors_text",
 ]
 
 CONSTRAINT_MARKER = "smcat launch role "
@@ -115,6 +117,17 @@ class LiveShare:
 
 
 @dataclass
+class LiveShareOp:
+    """A share operation an earlier run left to check (from the portfolio's smcat:share-check tag),
+    as DescribePortfolioShareStatus answers now; status UNKNOWN when Service Catalog no longer knows it."""
+
+    token: str
+    value: str  # OrganizationNodeValue ("" when unknown)
+    status: str
+    errors: list[dict] = field(default_factory=list)
+
+
+@dataclass
 class LivePortfolio:
     id: str
     display_name: str
@@ -126,6 +139,7 @@ class LivePortfolio:
     constraints: list[LiveConstraint] = field(default_factory=list)
     principals: dict[str, str] = field(default_factory=dict)  # arn -> IAM | IAM_PATTERN
     shares: dict[tuple[str, str], LiveShare] | None = None  # None: not read
+    share_ops: list[LiveShareOp] = field(default_factory=list)  # the smcat:share-check tag's operations
 
 
 @dataclass
@@ -159,6 +173,14 @@ def _pages(client, operation: str, key: str, **params) -> Iterator[dict]:
         token = page.get("NextPageToken")
         if not token:
             return
+
+
+def share_errors_text(errors: list[dict]) -> str:
+    """ShareErrors of a share operation, on one line."""
+    return "; ".join(
+        f"{e.get('Error', 'error')}: {e.get('Message', '')} (accounts {', '.join(e.get('Accounts', []))})"
+        for e in errors
+    ) or "no details"
 
 
 def _tags(items: list[dict]) -> dict[str, str]:
@@ -387,6 +409,20 @@ def _read_portfolio_details(clients: Clients, desired: Portfolio, options: Optio
                 bool(share.get("SharePrincipals")),
                 bool(share.get("ShareTagOptions")),
             )
+    # share operations an earlier run could not see complete cleanly: one status read each, and
+    # none at all (no tag) when every share operation completed
+    for token in live.tags.get(SHARE_CHECK_TAG, "").split():
+        try:
+            status = sc.describe_portfolio_share_status(PortfolioShareToken=token)
+        except ClientError as exc:
+            if error_code(exc) not in ("ResourceNotFoundException", "InvalidParametersException"):
+                raise
+            live.share_ops.append(LiveShareOp(token, "", "UNKNOWN"))
+            continue
+        live.share_ops.append(LiveShareOp(
+            token, status.get("OrganizationNodeValue", ""), status.get("Status", "UNKNOWN"),
+            list((status.get("ShareDetails") or {}).get("ShareErrors") or []),
+        ))
 
 
 def _read_tag_options(clients: Clients, catalog: Catalog, state: LiveState) -> None:

@@ -103,8 +103,14 @@ def default_spec() -> dict:
     return copy.deepcopy(DEFAULT_SPEC)
 
 
-def build_dist(root: Path, spec: dict | None = None) -> Path:
-    """Write dist/ as the build does: manifest.json, templates/<product>.json, seedcode/<seed>.zip."""
+CLEAN_LINT = {"status": "clean", "errors": 0, "warnings": 0}
+NO_LINT = object()  # build_dist(..., lint=NO_LINT): a manifest without the "lint" record (an older build)
+
+
+def build_dist(root: Path, spec: dict | None = None, *, lint=CLEAN_LINT) -> Path:
+    """Write dist/ as the build does: manifest.json, templates/<product>.json, seedcode/<seed>.zip.
+
+    ``lint`` is the build's lint record (top-level "lint" of the manifest); clean by default."""
     spec = default_spec() if spec is None else spec
     dist = root / "dist"
     (dist / "templates").mkdir(parents=True, exist_ok=True)
@@ -143,6 +149,8 @@ def build_dist(root: Path, spec: dict | None = None) -> Path:
     for key, p in spec["portfolios"].items():
         portfolios[key] = {"file": f"portfolios/{key}.yaml", **p}
     manifest = {"manifest_version": 1, "products": products, "portfolios": portfolios}
+    if lint is not NO_LINT:
+        manifest["lint"] = copy.deepcopy(lint)
     (dist / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return dist
 

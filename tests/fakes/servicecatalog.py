@@ -39,7 +39,10 @@ the strict choice and says so in the method's docstring):
   ``InvalidParametersException`` (assumption);
 * share operations are asynchronous: ``NOT_STARTED`` -> ``IN_PROGRESS`` -> ``COMPLETED`` over a few
   later calls; a second share operation on a portfolio while one is running ->
-  ``InvalidStateException``; org-node shares need AWS Organizations access ``ENABLED``;
+  ``InvalidStateException``; org-node shares need AWS Organizations access ``ENABLED``; a share
+  operation's status stays readable by its token (``DescribePortfolioShareStatus``) in later runs,
+  the only way to learn it: ``DescribePortfolioShares`` tells neither the token nor the status, and a
+  share that ended ``COMPLETED_WITH_ERRORS`` is listed like a clean one (``ERROR``: not listed);
 * optional eventual consistency: new portfolios/products invisible to list/search calls for a
   while (``visibility_lag``), constraints on a just-associated product answered with
   ``ResourceNotFoundException`` a few times (``association_lag``);

@@ -88,7 +88,7 @@ def test_first_publish_creates_everything(double, dist, run_cli):
     # ordering: everything a share exposes exists before the first share
     ops = write_ops(double)
     assert ops.index("CreatePortfolioShare") > max(i for i, op in enumerate(ops) if op == "CreateConstraint")
-    assert "us-east-1: 27 action(s) applied." in run.out
+    assert "us-east-1: 27 actions applied." in run.out
 
 
 def test_templates_get_the_seed_location_and_dist_stays_location_independent(double, dist, run_cli):
