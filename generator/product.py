@@ -39,6 +39,10 @@ class Product:
     tags: dict[str, str] = field(default_factory=dict)
     # taskcat values for parameters without a default that generator/taskcat.py cannot guess.
     test_parameters: dict[str, str] = field(default_factory=dict)
+    # Markdown the product page adds to its "After you create the project" section, for what the template
+    # cannot tell (names chosen by the seed code, for instance), by subsection: "repository", "push",
+    # "approve", "endpoint" (Studio projects) or "launch" (other products). See generator/docs.py.
+    after_create: dict[str, str] = field(default_factory=dict)
     # Set by discovery: the module file, for error messages.
     source: str = field(default="", compare=False)
 

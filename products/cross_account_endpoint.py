@@ -247,4 +247,11 @@ PRODUCT = Product(
     version="1.0.0",
     seedcode=(SEED,),
     template=template,
+    after_create={
+        "endpoint": "The preprod account gets the endpoint `<project name>-<project id>-staging` and the prod account "
+        "`<project name>-<project id>-prod` (from the repository's `endpoint-config-template.yml` and stage configs), "
+        "in `DeploymentRegion` (blank: this region): SageMaker console **Inference → Endpoints** of that account, "
+        "or `aws sagemaker describe-endpoint "
+        "--endpoint-name <project name>-<project id>-staging` with its credentials.",
+    },
 )

@@ -436,4 +436,14 @@ PRODUCT = Product(
     version="1.0.0",
     seedcode=(SEED,),
     template=template,
+    after_create={
+        "push": "The build runs `run-pipeline` (the repository's `codebuild-buildspec.yml`): it creates or updates the "
+        "SageMaker Pipeline `sagemaker-<project name>-<project id>` (output `SageMakerPipelineName`; in Studio under "
+        "**Pipelines**) and waits for its execution: preprocess, train, evaluate, and register the model if its MSE "
+        "is at most `MseThreshold`. The repository's README explains how to change the pipeline.",
+        "approve": "New versions wait as `PendingManualApproval`. With `HubAccountId` and `HubModelPackageGroupName` "
+        "they are registered in the hub account's group instead (output `RegistrationTarget`) and approved there.",
+        "endpoint": "Deploy the approved versions with a `multi-account-deploy` or `cross-account-endpoint` project "
+        "given this project's model package group.",
+    },
 )

@@ -254,4 +254,10 @@ PRODUCT = Product(
     version="1.0.0",
     seedcode=(SEED,),
     template=template,
+    after_create={
+        "endpoint": "Each account of the OU gets the endpoint `<project name>-<project id>-<stage>` (`staging` or "
+        "`prod`, from the repository's `endpoint-config-template.yml` and stage configs), in this region: SageMaker "
+        "console **Inference → Endpoints** of that account, or `aws sagemaker describe-endpoint --endpoint-name "
+        "<project name>-<project id>-staging` with its credentials.",
+    },
 )

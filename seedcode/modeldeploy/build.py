@@ -40,7 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    UnauthorizedSSOTokenError,
+)
 
 LOG = logging.getLogger("build")
 
@@ -71,6 +77,27 @@ class BuildError(Exception):
 
 class NoApprovedModelPackageError(BuildError):
     """The model package group has no approved, completed model package."""
+
+
+# ClientError codes of a temporary session token that has expired.
+EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+
+
+def aws_setup_problem(error: BaseException) -> str | None:
+    """One line saying what is missing when ``error`` comes from missing or expired AWS
+    credentials or a missing region; ``None`` for any other error."""
+    if isinstance(error, NoRegionError):
+        return "no AWS region configured: pass --region or set AWS_DEFAULT_REGION or AWS_REGION"
+    if isinstance(error, PartialCredentialsError):
+        return f"incomplete AWS credentials: {error}"
+    if isinstance(error, NoCredentialsError):
+        return ("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, "
+                "or run where a role provides them (CodeBuild)")
+    if isinstance(error, UnauthorizedSSOTokenError) or (
+        isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in EXPIRED_TOKEN_CODES
+    ):
+        return "the AWS credentials have expired: refresh them (aws sso login, or new temporary credentials)"
+    return None
 
 
 # --------------------------------------------------------------------------
@@ -127,6 +154,8 @@ def find_latest_approved_model_package(sm_client: Any, group: str) -> dict[str, 
                     continue
                 return summary
     except ClientError as err:
+        if aws_setup_problem(err):
+            raise
         code = err.response.get("Error", {}).get("Code", "")
         hint = ""
         if code in ("AccessDeniedException", "AccessDenied"):
@@ -619,7 +648,9 @@ def main(argv: Sequence[str] | None = None, *, sm_client: Any = None, env: Mappi
         if sm_client is None:
             import boto3
 
-            sm_client = boto3.client("sagemaker", region_name=args.region)
+            # boto3 reads AWS_DEFAULT_REGION and the profile's region; AWS_REGION as a last resort.
+            region = args.region or boto3.Session().region_name or env.get("AWS_REGION") or None
+            sm_client = boto3.client("sagemaker", region_name=region)
         plan = plan_build(
             jobs,
             sm_client=sm_client,
@@ -635,6 +666,12 @@ def main(argv: Sequence[str] | None = None, *, sm_client: Any = None, env: Mappi
             LOG.info("Wrote %s", path)
     except BuildError as err:
         LOG.error("%s", err)
+        return 1
+    except (ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError, UnauthorizedSSOTokenError) as err:
+        problem = aws_setup_problem(err)
+        if problem is None:
+            raise
+        LOG.error("%s", problem)
         return 1
     return 0
 

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import logging
+import os
 import sys
 from typing import Any, Dict, List, Optional
+
+from botocore.exceptions import (
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    UnauthorizedSSOTokenError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +80,50 @@ def get_project_tags(project_arn: str, sagemaker_client) -> Tags:
         kwargs["NextToken"] = response["NextToken"]
 
 
+def default_region() -> Optional[str]:
+    """The region boto3 would use (``AWS_DEFAULT_REGION``, the profile's ``region``), else ``AWS_REGION``."""
+    import boto3
+
+    return boto3.Session().region_name or os.environ.get("AWS_REGION") or None
+
+
 def get_pipeline_driver(module_name: str, kwargs: Optional[Dict[str, Any]] = None):
-    """Import ``module_name`` and return ``module.get_pipeline(**kwargs)``."""
+    """Import ``module_name`` and return ``module.get_pipeline(**kwargs)``.
+
+    A ``region`` argument of ``get_pipeline()`` that ``kwargs`` leave out (or set to null) is
+    filled in with :func:`default_region`; :class:`NoRegionError` when there is none.
+    """
     module = importlib.import_module(module_name)
     if not hasattr(module, "get_pipeline"):
         raise AttributeError(f"Module {module_name} has no get_pipeline() function")
-    return module.get_pipeline(**(kwargs or {}))
+    kwargs = dict(kwargs or {})
+    if kwargs.get("region") is None and "region" in inspect.signature(module.get_pipeline).parameters:
+        kwargs["region"] = default_region()
+        if kwargs["region"] is None:
+            raise NoRegionError()
+    return module.get_pipeline(**kwargs)
+
+
+# ClientError codes of a temporary session token that has expired.
+EXPIRED_TOKEN_CODES = frozenset({"ExpiredToken", "ExpiredTokenException"})
+
+
+def aws_setup_problem(error: BaseException) -> Optional[str]:
+    """One line saying what is missing when ``error`` (or its cause) comes from missing or
+    expired AWS credentials or a missing region; ``None`` for any other error."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, NoRegionError):
+            return 'no AWS region configured: set AWS_DEFAULT_REGION or AWS_REGION, or pass "region" in --kwargs'
+        if isinstance(error, PartialCredentialsError):
+            return f"incomplete AWS credentials: {error}"
+        if isinstance(error, NoCredentialsError):
+            return ("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, "
+                    "or run where a role provides them (CodeBuild, SageMaker Studio)")
+        expired = isinstance(error, UnauthorizedSSOTokenError) or (
+            isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in EXPIRED_TOKEN_CODES)
+        if expired:
+            return "the AWS credentials have expired: refresh them (aws sso login, or new temporary credentials)"
+        error = error.__cause__
+    return None

@@ -7,6 +7,10 @@ the S3 URIs in the output are the ones a real run would use for the same bucket:
 
     get-pipeline-definition --offline \\
         --kwargs '{"region": "us-east-1", "role": "arn:aws:iam::111111111111:role/x", "default_bucket": "my-bucket"}'
+
+Without ``"region"`` in ``--kwargs`` the region comes from the environment (``AWS_DEFAULT_REGION``,
+the profile, ``AWS_REGION``). Missing or expired AWS credentials, or no region, are reported in
+one line on stderr with exit status 2.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import sys
 import tempfile
 from unittest import mock
 
-from pipelines._utils import configure_logging, get_pipeline_driver, parse_json_arg
+from pipelines._utils import aws_setup_problem, configure_logging, get_pipeline_driver, parse_json_arg
 
 DEFAULT_MODULE = "pipelines.regression.pipeline"
 
@@ -94,7 +98,15 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    text = json.dumps(get_definition(args.module_name, kwargs, args.offline), indent=2, sort_keys=True)
+    try:
+        definition = get_definition(args.module_name, kwargs, args.offline)
+    except Exception as error:
+        problem = aws_setup_problem(error)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    text = json.dumps(definition, indent=2, sort_keys=True)
     if args.file_name:
         with open(args.file_name, "w") as f:
             f.write(text + "\n")

@@ -11,7 +11,8 @@ CodeBuild runs this on every push to the repository (see ``codebuild-buildspec.y
 
 ``--kwargs`` are passed to the module's ``get_pipeline()``; ``--role-arn`` and
 ``--pipeline-name`` fill in its ``role`` and ``pipeline_name`` arguments unless given there.
-Exit status: 0 when the execution started (or, with ``--wait``, succeeded); 1 otherwise.
+Exit status: 0 when the execution started (or, with ``--wait``, succeeded); 2 for bad arguments
+and for missing or expired AWS credentials or no region (one line on stderr says which); 1 otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sys
 from botocore.exceptions import ClientError
 
 from pipelines._utils import (
+    aws_setup_problem,
     configure_logging,
     get_pipeline_driver,
     get_project_tags,
@@ -111,6 +113,10 @@ def main(argv=None) -> int:
             _print_steps(execution)
         return 0
     except Exception as error:  # noqa: BLE001 - report any failure as a failed build
+        problem = aws_setup_problem(error)
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
         logger.exception("run-pipeline failed")
         print(f"error: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
