@@ -89,7 +89,15 @@ def readme_stacks() -> tuple[Stack, ...]:
 def test_the_readme_orders_every_product_hub_then_targets_then_data_science():
     order = readme_order(README.read_text())
     products = [p for _, ps in order for p in ps if p != ENABLE_PROJECTS]
-    assert sorted(products) == sorted(catalog_products())
+    catalog = catalog_products()
+    assert len(products) == len(set(products)) and set(products) <= set(catalog)
+    # Admin stacks must each have their place; a Studio project template the list does not name
+    # (one added with `smcat new product`) is launched with the others, in the last item, from Studio.
+    assert [p for p in sorted(set(catalog) - set(products)) if not catalog[p].studio_project] == []
+    section = README.read_text().split("### Setup order", 1)[1].split("\n### ", 1)[0]
+    last = re.findall(r"^\d+\. (.+?)(?=^\d+\. |\Z)", section, flags=re.M | re.S)[-1]
+    assert order[-1][0] == "data science accounts" and "from Studio" in last
+    assert all(catalog[p].studio_project for p in order[-1][1])
     assert products.index("model-registry-hub") < products.index("target-account-bootstrap")
     assert products.index("target-account-bootstrap") < products.index("project-roles")
     assert products.index("project-roles") < products.index("model-build")

@@ -1,7 +1,8 @@
-"""The project-roles template: the launch role can create, update and delete everything the three
-Studio templates make (their CloudFormation handler permissions, per resource, on the names and
-tags these resources get) and little else; the pipeline role reaches other accounts only through
-target-account-bootstrap's roles; the portfolio launches with this launch role.
+"""The project-roles template: the launch role can create, update and delete everything the Studio
+templates (the products of every portfolio launching with it) make (their CloudFormation handler
+permissions, per resource, on the names and tags these resources get) and little else; the pipeline
+role reaches other accounts only through target-account-bootstrap's roles; the portfolio launches
+with this launch role.
 
 Requests are evaluated on the templates resolved for one account (tests/hub/resolve.py), with a
 small IAM evaluator for identity policies (Allow statements, wildcards, the condition operators
@@ -39,7 +40,22 @@ CATALOG_BUCKET = "my-catalog-artifacts-*"
 SEED_BUCKET = "my-catalog-artifacts-us-east-1"
 CATALOG_KEY = f"arn:aws:kms:{REGION}:{OTHER}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 PROJECT = {"SageMakerProjectName": "n" * 32, "SageMakerProjectId": "p-abcdefghijkl"}
-STUDIO = ("model-build", "multi-account-deploy", "cross-account-endpoint")
+
+
+def launched_with_the_launch_role() -> tuple[str, ...]:
+    """The products of every portfolio whose launch constraint is this launch role, read from
+    portfolios/ (a product added with `smcat new product --portfolio ...` is checked too)."""
+    import yaml
+
+    names: set[str] = set()
+    for path in sorted((ROOT / "portfolios").glob("*.y*ml")):
+        data = yaml.safe_load(path.read_text()) or {}
+        if (data.get("launch_constraint") or {}).get("local_role_name") == LAUNCH_ROLE:
+            names.update(data.get("products") or [])
+    return tuple(sorted(names))
+
+
+STUDIO = launched_with_the_launch_role()
 SC_STACK = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/SC-{ACCOUNT}-pp-abcdefghijklm/0f1e2d3c-aaaa-bbbb"
 
 # Parameter sets that, together, make every resource of each Studio template.
@@ -260,8 +276,17 @@ def pipeline(resolved):
 @pytest.fixture(scope="module")
 def studio(built) -> dict[str, list[dict]]:
     """Each Studio template resolved for every scenario."""
-    return {product: [resolve_studio(load_template(built, product), s) for s in SCENARIOS[product]]
+    return {product: [resolve_studio(load_template(built, product), s) for s in scenarios(built, product)]
             for product in STUDIO}
+
+
+def scenarios(built, product: str) -> list[dict[str, Any]]:
+    """A product without scenarios of its own is launched once with its seed keys set (every other
+    parameter at its default, or REQUIRED's value); it must then make every resource it has."""
+    if product in SCENARIOS:
+        return SCENARIOS[product]
+    declared = load_template(built, product)["Parameters"]
+    return [{k: "k.zip" for k in declared if k.startswith("SeedCode") and k.endswith("Key")}]
 
 
 # --- The requests CloudFormation makes for one resource ----------------------------------------------
@@ -661,7 +686,9 @@ def test_the_studio_portfolio_launches_with_this_launch_role(built, template):
     manifest = json.loads((built / "manifest.json").read_text())
     studio = manifest["portfolios"]["sagemaker-projects"]
     assert studio["launch_constraint"] == {"LocalRoleName": template["Parameters"]["LaunchRoleName"]["Default"]}
-    assert set(STUDIO) <= set(studio["products"])
+    launched = {name for portfolio in manifest["portfolios"].values()
+                if portfolio["launch_constraint"] == studio["launch_constraint"] for name in portfolio["products"]}
+    assert set(STUDIO) == launched and set(studio["products"]) <= launched and set(SCENARIOS) <= launched
     admin = manifest["portfolios"]["ml-admin"]
     assert "project-roles" in admin["products"] and "project-roles" not in studio["products"]
     assert manifest["products"]["project-roles"]["studio_project"] is False
