@@ -21,6 +21,20 @@ from jsonschema import Draft202012Validator
 
 from generator.awsids import ACCOUNT_ID, IAM_ARN, IAM_PATTERN_ARN, ORG_ID, OU_ID, ROLE_ARN, ROLE_NAME, ROOT_ID
 from generator.errors import InputError, Problem
+from generator.publish.s3policy import (
+    DEFAULT_LAUNCH_ROLE,
+    DEFAULT_PREFIX,
+    LOCATION_TAG,
+    PUBLISH_TARGETS,
+    REGION,
+    REGION_PLACEHOLDER,
+    S3,
+    SERVICE_CATALOG,
+    bucket_template_problems,
+    location_problem,
+    normalise_prefix,
+    prefix_problem,
+)
 
 # The role project-roles creates for the Studio portfolio (generator/blocks/project.py LAUNCH_ROLE; not
 # imported: that module needs troposphere). The AWS-managed AmazonSageMakerServiceCatalogProductsLaunchRole
@@ -38,10 +52,17 @@ SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://smcat.dev/portfolio.schema.json",
     "title": "smcat portfolio",
-    "description": "One Service Catalog portfolio: its products, who may launch them, and where it is shared.",
+    "description": "One portfolio: its products, who may launch them, where it is shared, and where it is "
+    "published (Service Catalog, S3 templates or both).",
     "type": "object",
     "additionalProperties": False,
-    "required": ["display_name", "provider", "products", "launch_constraint"],
+    "required": ["display_name", "provider", "products"],
+    # launch_constraint is required unless the portfolio is published to S3 templates only
+    "if": {
+        "required": ["publish_to"],
+        "properties": {"publish_to": {"type": "array", "not": {"contains": {"const": SERVICE_CATALOG}}}},
+    },
+    "else": {"required": ["launch_constraint"]},
     "properties": {
         "display_name": {**_TEXT, "minLength": 1, "maxLength": 100, "description": "Portfolio name shown to users."},
         "description": {**_TEXT, "maxLength": 2000},
@@ -57,11 +78,55 @@ SCHEMA: dict[str, Any] = {
             "default": True,
             "description": "Tag the products sagemaker:studio-visibility=true so Studio lists them.",
         },
+        "publish_to": {
+            "type": "array",
+            "items": {"enum": list(PUBLISH_TARGETS)},
+            "minItems": 1,
+            "default": [SERVICE_CATALOG],
+            "description": "Where the portfolio is published: service-catalog, s3 (SageMaker projects from S3 "
+            "templates) or both (a migration).",
+        },
+        "s3_templates": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["bucket"],
+            "description": "The S3 template location (required when publish_to has s3, refused otherwise).",
+            "properties": {
+                "bucket": {
+                    **_TEXT,
+                    "description": f"S3 bucket name; {REGION_PLACEHOLDER} is replaced by each region.",
+                },
+                "prefix": {
+                    **_TEXT,
+                    "default": DEFAULT_PREFIX,
+                    "description": "Key prefix of the templates (letters, digits, _ . / -; no leading /); "
+                    "ends with one /. Domains are tagged " + LOCATION_TAG + "=s3://bucket/prefix/.",
+                },
+                "regions": {
+                    "type": "array",
+                    "items": _TEXT,
+                    "minItems": 1,
+                    "description": "Region names (such as us-east-1); default: the --region options of plan "
+                    "and publish.",
+                },
+                "launch_role": {
+                    **_TEXT,
+                    "default": DEFAULT_LAUNCH_ROLE,
+                    "description": "Name of the role CloudFormation creates the SP-* stacks with, in each "
+                    "consuming account (passed as the project's RoleARN).",
+                },
+            },
+        },
+        "organization_id": {
+            **_TEXT,
+            "description": "The organization (o-...) of the OUs in shares: an s3 portfolio sharing with an OU "
+            "needs it (aws:PrincipalOrgID and aws:PrincipalOrgPaths in the bucket policy).",
+        },
         "launch_constraint": {
             "type": "object",
             "additionalProperties": False,
-            "description": "The role products launch with (required): a role name resolved in each account, "
-            f"such as project-roles' {PROJECTS_LAUNCH_ROLE}, or one role ARN.",
+            "description": "The role products launch with (required, except for publish_to: [s3]): a role name "
+            f"resolved in each account, such as project-roles' {PROJECTS_LAUNCH_ROLE}, or one role ARN.",
             "properties": {
                 "local_role_name": _TEXT,
                 "role_arn": _TEXT,
@@ -120,6 +185,7 @@ class Portfolio:
     id: str
     file: str
     config: dict[str, Any]
+    warnings: tuple[Problem, ...] = ()  # reported by the build, not fatal
 
 
 @dataclass(frozen=True)
@@ -132,6 +198,7 @@ class _File:
     products: list[tuple[int, str]]
     studio_visibility: bool | None
     portfolio: Portfolio | None  # None when the file has problems
+    s3_location: tuple[str, str] | None = None  # (bucket, prefix) when well-formed and published to S3
 
     def line(self, path: tuple) -> int | None:
         return _line(self.lines, path)
@@ -150,7 +217,7 @@ def load_portfolios(files: list[Path], products: set[str] | None, rel=lambda p: 
         problems += found
         if one is not None:
             loaded.append(one)
-    problems += _display_name_repeats(loaded) + _visibility_conflicts(loaded)
+    problems += _display_name_repeats(loaded) + _visibility_conflicts(loaded) + _location_conflicts(loaded)
     if problems:
         raise InputError(problems)
     return [one.portfolio for one in loaded]
@@ -165,6 +232,11 @@ def unlisted_products(products: dict[str, Any], portfolios: list[Portfolio]) -> 
             who = "Studio users cannot see it" if product.studio_project else "nobody can launch it"
             found.append(Problem(product.source, "", f"product {name!r} is in no portfolio; {who}"))
     return found
+
+
+def portfolio_warnings(portfolios: list[Portfolio]) -> list[Problem]:
+    """Warnings (not errors) about keys a portfolio's publish targets cannot express."""
+    return [warning for portfolio in portfolios for warning in portfolio.warnings]
 
 
 def _display_name_repeats(loaded: list[_File]) -> list[Problem]:
@@ -210,6 +282,29 @@ def _visibility_conflicts(loaded: list[_File]) -> list[Problem]:
     return problems
 
 
+def _location_conflicts(loaded: list[_File]) -> list[Problem]:
+    """A domain is tagged with one template location, and the bucket policy's statements are named per share
+    target: portfolios publishing to one bucket must use one prefix."""
+    first: dict[str, tuple[str, _File]] = {}
+    problems = []
+    for one in loaded:
+        if one.s3_location is None:
+            continue
+        bucket, prefix = one.s3_location
+        seen, other = first.setdefault(bucket, (prefix, one))
+        if seen != prefix:
+            problems.append(
+                Problem(
+                    one.where,
+                    "s3_templates.prefix",
+                    f"{prefix!r}, but {other.where} publishes to bucket {bucket!r} with prefix {seen!r}; "
+                    "portfolios sharing a bucket use one prefix (one template location per bucket)",
+                    one.line(("s3_templates", "prefix")) or one.line(("s3_templates",)),
+                )
+            )
+    return problems
+
+
 def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[Problem], _File | None]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -230,6 +325,11 @@ def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[P
     def problem(path: tuple, message: str, line: int | None = -1) -> None:
         problems.append(Problem(where, _key(path), message, _line(lines, path) if line == -1 else line))
 
+    warnings: list[Problem] = []
+
+    def warn(path: tuple, message: str) -> None:
+        warnings.append(Problem(where, _key(path), message, _line(lines, path)))
+
     # Structure first, key by key: a wrong type in one place never stops the checks of the others.
     for error in Draft202012Validator(SCHEMA).iter_errors(data):
         path = tuple(error.absolute_path)
@@ -245,16 +345,19 @@ def _load_one(path: Path, where: str, products: set[str] | None) -> tuple[list[P
         else:
             problem(path, _schema_message(error, texts.get(path)))
     # Then meaning, on every part that is well-typed.
-    config = _resolve(data, products, problem)
+    config = _resolve(data, products, problem, warn)
     visibility = data.get("studio_visibility", True)
     display_name = data.get("display_name")
+    portfolio = None if problems else Portfolio(path.stem, where, config(), tuple(warnings))
+    s3 = portfolio.config.get("s3_templates") if portfolio else None
     return problems, _File(
         where,
         lines,
         display_name if isinstance(display_name, str) else None,
         _items(data.get("products")),
         visibility if isinstance(visibility, bool) else None,
-        None if problems else Portfolio(path.stem, where, config()),
+        portfolio,
+        (s3["bucket"], s3["prefix"]) if s3 else None,
     )
 
 
@@ -272,9 +375,18 @@ def _items(value: Any) -> list[tuple[int, str]]:
     return [(i, v) for i, v in enumerate(value) if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> Callable[[], dict[str, Any]]:
+def _resolve(data: dict[str, Any], products: set[str] | None, problem, warn) -> Callable[[], dict[str, Any]]:
     """Checks what the schema cannot, on each well-typed part; returns what makes the portfolio in the form
     the publisher uses, to call only when no problem was found."""
+    raw_targets = data.get("publish_to", [SERVICE_CATALOG])
+    targets = _items(raw_targets)
+    _duplicates(targets, ("publish_to",), problem)
+    publish_to = [t for t in PUBLISH_TARGETS if t in {v for _, v in targets}]
+    # None: publish_to is wrong (reported), so what it asks for is unknown and nothing is checked against it
+    known = isinstance(raw_targets, list) and raw_targets and all(t in PUBLISH_TARGETS for t in raw_targets)
+    to_s3 = (S3 in publish_to) if known else None
+    s3_only = to_s3 is True and SERVICE_CATALOG not in publish_to
+    s3_templates = _s3_templates(data, to_s3, problem)
     names = _items(data.get("products"))
     for index, name in names:
         if products is not None and name and name not in products:
@@ -285,6 +397,13 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> Callab
 
     constraint = data.get("launch_constraint")
     launch: dict[str, str] = {}
+    if s3_only and "launch_constraint" in data:
+        launch_role = s3_templates.get("launch_role", DEFAULT_LAUNCH_ROLE)
+        warn(
+            ("launch_constraint",),
+            "applies to Service Catalog only; publish_to: [s3] launches with s3_templates.launch_role "
+            f"({launch_role}), which the project's RoleARN names",
+        )
     if isinstance(constraint, dict):
         arn, role = constraint.get("role_arn"), constraint.get("local_role_name")
         if isinstance(arn, str):
@@ -311,6 +430,13 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> Callab
             )
         principals.append({"arn": arn, "type": kind})
     _duplicates(arns, ("principals",), problem)
+    if s3_only and arns:
+        warn(
+            ("principals",),
+            "apply to Service Catalog only; S3 templates have no launch principals: who can create projects "
+            "from them is decided by the execution roles' IAM policy (iam:PassRole on the S3 launch role) and "
+            "the bucket policy (shares)",
+        )
     patterns = sum(p["type"] == "IAM_PATTERN" for p in principals)
     if patterns > MAX_PATTERN_PRINCIPALS:
         problem(("principals",), f"{patterns} IAM_PATTERN principals; Service Catalog allows {MAX_PATTERN_PRINCIPALS}")
@@ -332,6 +458,18 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> Callab
                 "principals can be shared with OUs and the organization, not with an account; "
                 "associate the account's principals in the portfolio instead",
             )
+        if to_s3 and kind == "ORGANIZATIONAL_UNIT" and "organization_id" not in data:
+            problem(
+                ("shares", index, "target"),
+                f"sharing S3 templates with OU {target!r} needs organization_id (o-...): the bucket policy "
+                "confines the OU with aws:PrincipalOrgID and aws:PrincipalOrgPaths",
+            )
+        organization = data.get("organization_id")
+        if to_s3 and kind == "ORGANIZATION" and isinstance(organization, str) and target != organization:
+            problem(
+                ("shares", index, "target"),
+                f"{target!r} is not organization_id {organization!r}; an S3 portfolio shares within one organization",
+            )
         shares.append(
             {
                 "type": kind,
@@ -348,6 +486,8 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> Callab
             _tag_text(key, ("tags", key), "tag key", problem, reserved=True)
         if isinstance(value, str):
             _tag_text(value, ("tags", key), "tag value", problem)
+    if s3_only and tags:
+        warn(("tags",), "apply to the Service Catalog portfolio only; publish_to: [s3] has no portfolio to tag")
     if len(tags) > MAX_TAGS - OWN_TAGS:
         problem(("tags",), f"{len(tags)} tags; a portfolio holds {MAX_TAGS} and smcat uses {OWN_TAGS} to find it again")
 
@@ -362,18 +502,89 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem) -> Callab
         count += len(values) if isinstance(values, list) else 0
     if count > MAX_TAG_OPTIONS:
         problem(("tag_options",), f"{count} TagOptions; a portfolio can have {MAX_TAG_OPTIONS} associated")
+    if to_s3 and data.get("tag_options"):
+        problem(("tag_options",), "S3 templates have no TagOptions; publish_to: [s3] cannot express them")
 
-    return lambda: {
-        "display_name": data["display_name"],
-        "description": data.get("description", ""),
-        "provider": data["provider"],
-        "products": list(data["products"]),
-        "studio_visibility": data.get("studio_visibility", True),
-        "launch_constraint": launch,
-        "principals": principals,
-        "shares": shares,
-        "tags": dict(sorted(tags.items())),
-        "tag_options": {k: list(v) for k, v in sorted(options.items())},
+    organization = data.get("organization_id")
+    if isinstance(organization, str) and not ORG_ID.match(organization):
+        problem(
+            ("organization_id",),
+            f"{organization!r} is not a valid organization id (o-, 10-32 lowercase letters or digits)",
+        )
+
+    def config() -> dict[str, Any]:
+        resolved = {
+            "display_name": data["display_name"],
+            "description": data.get("description", ""),
+            "provider": data["provider"],
+            "products": list(data["products"]),
+            "studio_visibility": data.get("studio_visibility", True),
+            "launch_constraint": launch,
+            "principals": principals,
+            "shares": shares,
+            "tags": dict(sorted(tags.items())),
+            "tag_options": {k: list(v) for k, v in sorted(options.items())},
+            "publish_to": publish_to,
+            "organization_id": data.get("organization_id"),
+        }
+        if to_s3:
+            resolved["s3_templates"] = s3_templates
+        return resolved
+
+    return config
+
+
+def _s3_templates(data: dict[str, Any], to_s3: bool | None, problem) -> dict[str, Any]:
+    """Checks s3_templates (and that it is given exactly when publish_to has s3); returns its resolved form."""
+    raw = data.get("s3_templates")
+    if to_s3 is True and "s3_templates" not in data:
+        problem(("s3_templates",), "is required with publish_to: s3; give at least its bucket", None)
+    if to_s3 is False and "s3_templates" in data:
+        problem(
+            ("s3_templates",),
+            "is used only when publish_to includes s3 (the default is [service-catalog]); "
+            "add s3 to publish_to or remove s3_templates",
+        )
+    if not isinstance(raw, dict):
+        return {}
+    regions = _items(raw.get("regions"))
+    for index, region in regions:
+        if not REGION.match(region):
+            problem(("s3_templates", "regions", index), f"{region!r} is not an AWS region name (such as us-east-1)")
+    _duplicates(regions, ("s3_templates", "regions"), problem)
+    good_regions = [r for _, r in regions if REGION.match(r)]
+    bucket = raw.get("bucket")
+    bucket_ok = isinstance(bucket, str)
+    if bucket_ok:
+        reasons = bucket_template_problems(bucket, good_regions)
+        for reason in reasons:
+            problem(("s3_templates", "bucket"), reason)
+        bucket_ok = not reasons
+    prefix = raw.get("prefix", DEFAULT_PREFIX)
+    prefix_ok = isinstance(prefix, str)
+    if prefix_ok:
+        reason = prefix_problem(prefix)
+        if reason:
+            problem(("s3_templates", "prefix"), reason)
+        prefix_ok = reason is None
+    if bucket_ok and prefix_ok:
+        for region in good_regions or [None]:
+            name = bucket.replace(REGION_PLACEHOLDER, region) if region else bucket
+            reason = location_problem(name, prefix)
+            if reason:
+                problem(("s3_templates", "prefix"), reason)
+                break
+    role = raw.get("launch_role", DEFAULT_LAUNCH_ROLE)
+    if isinstance(role, str) and not ROLE_NAME.match(role):
+        problem(
+            ("s3_templates", "launch_role"),
+            f"{role!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-; no path)",
+        )
+    return {
+        "bucket": bucket,
+        "prefix": normalise_prefix(prefix) if isinstance(prefix, str) else prefix,
+        "regions": [r for _, r in regions],
+        "launch_role": role,
     }
 
 
@@ -454,6 +665,8 @@ def _schema_message(error, written: str | None) -> str:
         return f"has {len(error.instance)} entries; at most {error.validator_value} allowed"
     if validator == "minItems":
         return "must list at least one value"
+    if validator == "enum":
+        return f"{error.instance!r} is not one of {', '.join(map(str, error.validator_value))}"
     return error.message
 
 

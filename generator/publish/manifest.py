@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.awsids import IAM_ARN, IAM_PATTERN_ARN, ROLE_ARN, ROLE_NAME, SHARE_VALUE
+from generator.awsids import IAM_ARN, IAM_PATTERN_ARN, ORG_ID, ROLE_ARN, ROLE_NAME, SHARE_VALUE
+from generator.publish import s3policy
 
 __all__ = [
     "ManifestError",
@@ -23,6 +24,7 @@ __all__ = [
     "Share",
     "Principal",
     "Portfolio",
+    "S3Templates",
     "Catalog",
     "load_catalog",
     "tag_text_ok",
@@ -128,6 +130,19 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class S3Templates:
+    """Where an s3 portfolio's templates go; ``bucket`` may hold {region}; no regions: the --region options."""
+
+    bucket: str
+    prefix: str  # "" or ends with one "/"
+    regions: tuple[str, ...]
+    launch_role: str  # role name in each consuming account
+
+    def bucket_in(self, region: str) -> str:
+        return self.bucket.replace(s3policy.REGION_PLACEHOLDER, region)
+
+
+@dataclass(frozen=True)
 class Portfolio:
     key: str
     display_name: str
@@ -140,10 +155,21 @@ class Portfolio:
     shares: tuple[Share, ...]
     tags: tuple[tuple[str, str], ...]
     tag_options: tuple[tuple[str, str], ...]  # (key, value) pairs
+    publish_to: tuple[str, ...] = (s3policy.SERVICE_CATALOG,)
+    s3_templates: S3Templates | None = None  # set exactly when publish_to has s3
+    organization_id: str | None = None
 
     @property
     def launch_parameters(self) -> dict[str, str]:
         return dict(self.launch_constraint)
+
+    @property
+    def service_catalog(self) -> bool:
+        return s3policy.SERVICE_CATALOG in self.publish_to
+
+    @property
+    def s3(self) -> bool:
+        return s3policy.S3 in self.publish_to
 
 
 @dataclass
@@ -382,8 +408,11 @@ def _load_portfolio(check: _Checker, key: str, raw: Any, product_keys: set[str])
     if len(set(products)) > MAX_PRODUCTS_PER_PORTFOLIO:
         check.fail(where, f"more than {MAX_PRODUCTS_PER_PORTFOLIO} products (Service Catalog quota)")
 
+    publish_to, s3_templates, organization_id = _load_s3(check, where, raw)
     launch = raw.get("launch_constraint") or {}
-    if not isinstance(launch, dict) or len(launch) != 1 or set(launch) - {"LocalRoleName", "RoleArn"}:
+    if not launch and s3policy.SERVICE_CATALOG not in publish_to:
+        pass  # S3 templates only (the launch role is s3_templates.launch_role), or publish_to is wrong
+    elif not isinstance(launch, dict) or len(launch) != 1 or set(launch) - {"LocalRoleName", "RoleArn"}:
         check.fail(where, "launch_constraint must have exactly one of LocalRoleName or RoleArn")
         launch = {}
     elif "LocalRoleName" in launch and not (isinstance(launch["LocalRoleName"], str)
@@ -391,7 +420,7 @@ def _load_portfolio(check: _Checker, key: str, raw: Any, product_keys: set[str])
         check.fail(where, "launch_constraint.LocalRoleName is not an IAM role name")
     elif "RoleArn" in launch and not (isinstance(launch["RoleArn"], str) and ROLE_ARN.fullmatch(launch["RoleArn"])):
         check.fail(where, "launch_constraint.RoleArn is not an IAM role ARN")
-    if products and not launch:
+    if products and not launch and s3policy.SERVICE_CATALOG in publish_to:
         check.fail(where, "Studio needs a launch constraint on every product of the portfolio")
 
     principals: list[Principal] = []
@@ -480,14 +509,58 @@ def _load_portfolio(check: _Checker, key: str, raw: Any, product_keys: set[str])
         check.fail(where, "a TagOption value is listed twice")
     if len(tag_options) > MAX_TAG_OPTIONS:
         check.fail(where, f"at most {MAX_TAG_OPTIONS} TagOptions per portfolio")
+    if s3_templates is not None:
+        if tag_options:
+            check.fail(where, "S3 templates have no TagOptions; publish_to: [s3] cannot express them")
+        if raw.get("organization_id") is None and any(s.type == "ORGANIZATIONAL_UNIT" for s in shares):
+            check.fail(where, "an OU share of S3 templates needs organization_id (aws:PrincipalOrgPaths)")
 
     return Portfolio(
         key=key, display_name=display_name, description=description, provider=provider,
         products=tuple(products), studio_visibility=studio,
         launch_constraint=tuple(sorted((k, v) for k, v in launch.items() if isinstance(v, str))),
         principals=tuple(principals), shares=tuple(shares), tags=tuple(sorted(tags.items())),
-        tag_options=tuple(sorted(set(tag_options))),
+        tag_options=tuple(sorted(set(tag_options))), publish_to=publish_to, s3_templates=s3_templates,
+        organization_id=organization_id,
     )
+
+
+def _load_s3(check: _Checker, where: str, raw: dict) -> tuple[tuple[str, ...], S3Templates | None, str | None]:
+    """publish_to, s3_templates and organization_id (manifests from before S3 templates have none of them).
+    A wrong publish_to is one problem, read as no target so that nothing depending on it adds more."""
+    publish_to = raw.get("publish_to", [s3policy.SERVICE_CATALOG])
+    if (not isinstance(publish_to, list) or not publish_to or len(set(publish_to)) != len(publish_to)
+            or not set(publish_to) <= set(s3policy.PUBLISH_TARGETS)):
+        check.fail(where, f"publish_to must list {' and/or '.join(s3policy.PUBLISH_TARGETS)}, each once")
+        publish_to = []
+    organization_id = raw.get("organization_id")
+    if organization_id is not None and not (isinstance(organization_id, str) and ORG_ID.fullmatch(organization_id)):
+        check.fail(where, "organization_id is not an organization id (o-...)")
+        organization_id = None
+    s3 = raw.get("s3_templates")
+    if s3policy.S3 not in publish_to:
+        if s3 is not None and publish_to:
+            check.fail(where, "s3_templates is given but publish_to has no s3")
+        return tuple(publish_to), None, organization_id
+    if not isinstance(s3, dict):
+        check.fail(where, "publish_to has s3 but s3_templates is not an object")
+        return tuple(publish_to), None, organization_id
+    s_where = f"{where} s3_templates"
+    regions = s3.get("regions") or []
+    if not isinstance(regions, list) or not all(isinstance(r, str) and s3policy.REGION.match(r) for r in regions):
+        check.fail(s_where, "regions must be a list of region names")
+        regions = []
+    bucket = check.text(s_where, s3, "bucket", max_len=1000)
+    for reason in s3policy.bucket_template_problems(bucket, regions) if bucket else []:
+        check.fail(s_where, reason)
+    prefix = check.text(s_where, s3, "prefix", min_len=0, max_len=1000)
+    reason = s3policy.prefix_problem(prefix)
+    if reason or prefix != s3policy.normalise_prefix(prefix):
+        check.fail(s_where, reason or f"prefix {prefix!r} must end with one '/'")
+    launch_role = check.text(s_where, s3, "launch_role", max_len=64)
+    if launch_role and not ROLE_NAME.fullmatch(launch_role):
+        check.fail(s_where, "launch_role is not an IAM role name")
+    return tuple(publish_to), S3Templates(bucket, prefix, tuple(regions), launch_role), organization_id
 
 
 def _check_tag(check: _Checker, where: str, key: Any, value: Any) -> None:

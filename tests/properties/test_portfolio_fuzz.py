@@ -30,6 +30,10 @@ scalars = st.one_of(
             "123456789012",
             "arn:aws:iam:::role/x*",
             "model-build",
+            "s3",
+            "service-catalog",
+            "my-templates-{region}",
+            "us-east-1",
             "aws:tag",
             "ou-",
             "",
@@ -47,9 +51,15 @@ values = st.recursive(
     max_leaves=12,
 )
 shares = st.lists(st.dictionaries(st.sampled_from([*SHARE_KEYS, "other"]), values, max_size=4), max_size=3)
+# s3_templates and publish_to with their own keys and values, so the S3 checks are reached
+S3_KEYS = sorted(SCHEMA["properties"]["s3_templates"]["properties"])
+s3_templates = st.dictionaries(st.sampled_from([*S3_KEYS, "other"]), values, max_size=5)
+publish_to = st.lists(st.sampled_from(["s3", "service-catalog", "other"]), max_size=3)
 documents = st.one_of(
     values,
-    st.dictionaries(st.sampled_from([*KEYS, "unknown"]), st.one_of(values, shares), max_size=len(KEYS) + 1),
+    st.dictionaries(
+        st.sampled_from([*KEYS, "unknown"]), st.one_of(values, shares, s3_templates, publish_to), max_size=len(KEYS) + 1
+    ),
 )
 PRODUCTS = {"model-build", "multi-account-deploy"}
 
@@ -125,6 +135,18 @@ def test_garbage_in_one_key_never_hides_a_bad_share_target(key, value):
 @FUZZ
 @given(documents)
 def test_a_portfolio_without_a_launch_constraint_is_never_accepted(document):
+    """For Service Catalog (the default publish_to); S3 templates only launch with s3_templates.launch_role."""
     if isinstance(document, dict):
         document.pop("launch_constraint", None)
+        document.pop("publish_to", None)
     assert problems_of(document)
+
+
+@FUZZ
+@given(st.sampled_from([k for k in KEYS if k != "s3_templates"]), st.one_of(values, shares, s3_templates))
+def test_garbage_in_one_key_never_hides_a_bad_bucket(key, value):
+    document = {**VALID, "publish_to": ["s3"], "s3_templates": {"bucket": "Bad_Bucket"}, key: value}
+    lines = problems_of(document)
+    assert any(line.endswith("s3_templates.bucket: 'Bad_Bucket' is not a valid S3 bucket name: has characters S3 "
+                             "bucket names cannot have: 'B' '_' (only lowercase letters, digits, . and -)")
+               for line in lines), lines
