@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +17,8 @@ from generator.blocks.repository import SEED_BUCKET, seed_key_parameter_name
 from generator.catalog import Catalog, describe_failure
 from generator.errors import InputError, Problem
 from generator.lint import LINT_NOT_RUN
-from generator.output import canonical_json
-from generator.portfolio import Portfolio, load_portfolios, unlisted_products
+from generator.output import canonical_json, canonical_yaml
+from generator.portfolio import Portfolio, load_portfolios, portfolio_warnings, unlisted_products
 from generator.product import Product
 from generator.seedcode import select, zip_bytes
 
@@ -34,6 +35,9 @@ class BuiltProduct:
     template: dict[str, Any]
     template_bytes: bytes
     seeds: dict[str, str]  # seed name -> zip sha256
+    # The same template as YAML (S3 templates are YAML); content_hash stays over the JSON, so the same
+    # content has the same hash on both publish targets.
+    template_yaml_bytes: bytes
 
     @property
     def template_sha256(self) -> str:
@@ -80,7 +84,8 @@ class Build:
             ],
             "portfolios": len(self.portfolios),
             "warnings": [str(w) for w in unlisted_products(
-                {name: b.product for name, b in self.products.items()}, self.portfolios)],
+                {name: b.product for name, b in self.products.items()}, self.portfolios)]
+            + [str(w) for w in portfolio_warnings(self.portfolios)],
             "ignored": {seed: paths for seed, paths in sorted(self.ignored.items()) if paths},
         }
 
@@ -100,6 +105,8 @@ class Build:
                 "studio_project": p.studio_project,
                 "template": f"templates/{name}.json",
                 "template_sha256": built.template_sha256,
+                "template_yaml": f"templates/{name}.yaml",
+                "template_yaml_sha256": sha256(built.template_yaml_bytes),
                 "seedcode": {
                     seed: {
                         "path": f"seedcode/{seed}.zip",
@@ -168,7 +175,9 @@ def render(catalog: Catalog, progress=None) -> Build:
             continue
         data = canonical_json(template)
         files[f"templates/{name}.json"] = data
-        built[name] = BuiltProduct(product, template, data, {s: seeds[s] for s in product.seedcode})
+        # The YAML is rendered from the JSON as written, so both hold exactly the same data.
+        files[f"templates/{name}.yaml"] = yaml_data = canonical_yaml(json.loads(data))
+        built[name] = BuiltProduct(product, template, data, {s: seeds[s] for s in product.seedcode}, yaml_data)
     if problems:
         raise InputError(problems)
 

@@ -12,12 +12,41 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from generator.errors import InputError, Problem
 
 
 def canonical_json(data: Any) -> bytes:
     """Stable bytes for a JSON document: sorted keys, fixed indentation, a final newline."""
     return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+class _TemplateDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper with no anchors or aliases (a value used twice is written twice, as in
+    the JSON) and multi-line strings as literal blocks (`|`), so inline code stays readable."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # PyYAML falls back to a quoted scalar by itself when a block cannot hold the text exactly.
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_TemplateDumper.add_representer(str, _str)
+
+
+def canonical_yaml(data: Any) -> bytes:
+    """Stable YAML bytes for the same document `canonical_json` writes: sorted keys, block style,
+    no line folding, no aliases. Intrinsic functions keep their long form (`Fn::Sub: ...`), which
+    CloudFormation accepts in YAML templates; `yaml.safe_load` of the result equals the JSON."""
+    text = yaml.dump(
+        data, Dumper=_TemplateDumper, sort_keys=True, default_flow_style=False, allow_unicode=True,
+        width=1 << 30, indent=2,
+    )
+    return text.encode()
 
 
 def existing_files(out: Path) -> dict[str, bytes] | None:

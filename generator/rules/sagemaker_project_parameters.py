@@ -73,6 +73,11 @@ class SageMakerProjectParameters(CloudFormationLintRule):
     AllowedPattern no looser than the API's, so that names built from it can be budgeted and a bad
     value fails fast; ``SageMakerProjectId`` must be a String with, if given, MaxLength <= 20.
     Templates declaring neither (an admin hub stack, say) are not checked.
+
+    The same holds for templates SageMaker launches from S3 (no Service Catalog): no documentation
+    sentence says so, but every AWS S3 sample template declares both parameters without a Default
+    while the sample's CreateProject call passes neither (aws-samples/sagemaker-custom-project-templates
+    ``s3_templates/``), so SageMaker supplies them there too. E9103 checks what differs in S3 mode.
     """
 
     id = "E9101"

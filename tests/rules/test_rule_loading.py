@@ -13,7 +13,7 @@ import pytest
 RULES_DIR = Path(__file__).resolve().parents[2] / "generator" / "rules"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-EXPECTED = {"E9101", "E9102", "E9110", "W9111", "E9120", "E9121", "E9130", "E9140", "E9141", "E9150"}
+EXPECTED = {"E9101", "E9102", "E9103", "E9110", "W9111", "E9120", "E9121", "E9130", "E9140", "E9141", "E9150"}
 
 
 def test_directory_loads_every_rule_once(custom_rules):
