@@ -10,6 +10,10 @@ to show that reads do not grow with versions.  A first publish reads each resour
 more (DescribePortfolio/DescribeProductAsAdmin/DescribeProvisioningArtifact/DescribeConstraint): a
 create repeated after its resource was deleted answers with the deleted id, and that check catches it.
 
+S3 templates (portfolios with ``publish_to: [s3]``): the bundled catalog with its portfolio files switched to S3 in
+a temporary copy, and the synthetic catalog; first publish and no-op, API calls and wall time (moto S3 only:
+no Service Catalog call is made).
+
     python bench/publish_bench.py [--products 100] [--dist DIR]   # --dist: also measure a real dist/
 """
 
@@ -42,6 +46,8 @@ from tests.fakes.catalog import build_dist, default_spec, synthetic_spec  # noqa
 from tests.fakes.servicecatalog import ServiceCatalogDouble  # noqa: E402
 
 BUCKET = "smcat-bench-artifacts"
+TEMPLATES_BUCKET = "smcat-bench-templates"
+ORG_ID = "o-abcdefghij"
 SHORT = {"servicecatalog": "sc", "s3": "s3", "sts": "sts", "organizations": "orgs"}
 
 
@@ -54,6 +60,54 @@ def publish(dist: Path, *extra: str) -> tuple[int, Counter, float]:
     with open(os.devnull, "w") as sink:
         code = cli.run_publish(args, runtime=runtime, stdout=sink, stderr=sink)
     return code, runtime.counter.snapshot(), time.perf_counter() - started
+
+
+def publish_s3(dist: Path, *extra: str) -> tuple[int, Counter, float]:
+    """publish for a catalog whose portfolios all publish to S3 templates (no --bucket needed)."""
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(["publish", "--dist", str(dist), "--format", "json", *extra])
+    runtime = Runtime(sleep=lambda _s: None, session_factory=make_session)
+    started = time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        code = cli.run_publish(args, runtime=runtime, stdout=sink, stderr=sink)
+    return code, runtime.counter.snapshot(), time.perf_counter() - started
+
+
+def s3_scenarios(dist: Path, *extra: str) -> tuple[dict[str, Counter], dict[str, float]]:
+    """First publish and no-op of S3 templates into an empty bucket."""
+    results: dict[str, Counter] = {}
+    seconds: dict[str, float] = {}
+    with mock_aws():
+        client("s3").create_bucket(Bucket=TEMPLATES_BUCKET)
+        for name in ("first", "no-op"):
+            code, results[name], seconds[name] = publish_s3(dist, *extra)
+            assert code == 0, f"S3 {name}: exit {code}"
+    return results, seconds
+
+
+def switch_to_s3(sources: Path) -> None:
+    """The bundled portfolio files, moved to S3 templates as a platform engineer would: publish_to [s3],
+    the bucket, the organization of the OU shares; the Service Catalog-only keys dropped."""
+    import yaml
+
+    for path in sorted((sources / "portfolios").glob("*.yaml")):
+        data = yaml.safe_load(path.read_text())
+        for key in ("launch_constraint", "principals", "tags", "tag_options"):
+            data.pop(key, None)
+        data.update(publish_to=["s3"], organization_id=ORG_ID,
+                    s3_templates={"bucket": TEMPLATES_BUCKET, "prefix": "sagemaker-templates/"})
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def s3_table(title: str, results: dict[str, Counter], seconds: dict[str, float]) -> str:
+    return table(title, results) + "\n" + f"{'wall time (s)':<{_width(results)}}" + "".join(
+        f"{seconds[c]:>11.2f}" for c in results)
+
+
+def _width(results: dict[str, Counter]) -> int:
+    keys = {key for counts in results.values() for key in counts}
+    return max(len(f"{SHORT.get(s, s)}:{op}") for s, op in keys) + 4
 
 
 def change_one_seed(spec: dict) -> dict:
@@ -93,23 +147,43 @@ def scenarios(spec: dict, work: Path, *, versions_column: bool) -> dict[str, Cou
     return results
 
 
-def bundled_scenarios(work: Path) -> tuple[dict[str, Counter], str]:
-    """The repository's own catalog: built, published, re-published, then one seed file changed."""
+def _copy_sources(sources: Path) -> None:
     import shutil
 
-    from generator.cli import main as smcat
-
-    sources = work / "sources"
     for name in ("products", "portfolios", "seedcode"):
         shutil.copytree(REPO / name, sources / name, ignore=shutil.ignore_patterns("__pycache__", ".*cache"))
 
-    def build(out: Path) -> Path:
-        import contextlib
-        import io
 
-        with contextlib.redirect_stdout(io.StringIO()):
-            assert smcat(["--root", str(sources), "build", "--out", str(out), "--no-lint", "-q"]) == 0
-        return out
+def _build(sources: Path, out: Path) -> Path:
+    import contextlib
+    import io
+
+    from generator.cli import main as smcat
+
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        assert smcat(["--root", str(sources), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    return out
+
+
+def bundled_s3_scenarios(work: Path) -> tuple[dict[str, Counter], dict[str, float], str]:
+    """The repository's own catalog with its portfolios switched to S3 templates (a temporary copy)."""
+    sources = work / "sources"
+    _copy_sources(sources)
+    switch_to_s3(sources)
+    dist = _build(sources, work / "bundled-s3")
+    manifest = json.loads((dist / "manifest.json").read_text())
+    shape = f"{len(manifest['products'])} products, {len(manifest['portfolios'])} portfolios"
+    results, seconds = s3_scenarios(dist, "--allow-lint-findings")  # built with --no-lint for speed
+    return results, seconds, shape
+
+
+def bundled_scenarios(work: Path) -> tuple[dict[str, Counter], str]:
+    """The repository's own catalog: built, published, re-published, then one seed file changed."""
+    sources = work / "sources"
+    _copy_sources(sources)
+
+    def build(out: Path) -> Path:
+        return _build(sources, out)
 
     results: dict[str, Counter] = {}
     with mock_aws():
@@ -161,6 +235,17 @@ def main() -> int:
         print()
         large = scenarios(synthetic_spec(args.products), work / "large", versions_column=False)
         print(table(f"== synthetic catalog: {args.products} products, 2 portfolios, 10 share targets ==", large))
+        print()
+        s3_bundled, s3_bundled_seconds, s3_shape = bundled_s3_scenarios(work / "bundled-s3")
+        print(s3_table(f"== S3 templates, bundled catalog switched to publish_to [s3]: {s3_shape} ==", s3_bundled,
+                       s3_bundled_seconds))
+        print()
+        from tests.fakes.s3templates import build_s3_dist, s3_spec
+
+        s3_large, s3_large_seconds = s3_scenarios(build_s3_dist(
+            work / "large-s3", s3_spec(synthetic_spec(args.products), bucket=TEMPLATES_BUCKET, organization_id=ORG_ID)))
+        print(s3_table(f"== S3 templates, synthetic catalog: {args.products} products, 2 portfolios ==", s3_large,
+                       s3_large_seconds))
         if args.dist is not None:
             with mock_aws():
                 client("s3").create_bucket(Bucket=BUCKET)
@@ -170,7 +255,8 @@ def main() -> int:
             print()
             print(table(f"== {args.dist} ==", real))
         print(f"\n(R = read, W = write; {time.perf_counter() - started:.1f}s in total)")
-    noop = [bundled["no-op"], large["no-op"], small["no-op"], small["no-op+10v"]]
+    noop = [bundled["no-op"], large["no-op"], small["no-op"], small["no-op+10v"], s3_bundled["no-op"],
+            s3_large["no-op"]]
     writes = sum(n for counts in noop for (_, op), n in counts.items() if not is_read_operation(op))
     same_reads = sum(small["no-op"].values()) == sum(small["no-op+10v"].values())
     print(f"no-op publishes: {writes} writes; reads unchanged after 10 more versions: {same_reads}")

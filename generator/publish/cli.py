@@ -33,6 +33,7 @@ from .report import (
     result_error,
     result_json,
 )
+from .s3config import load_s3_config
 from .state import StateError
 
 __all__ = ["register", "run_plan", "run_publish", "EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT"]
@@ -67,7 +68,7 @@ NO_REGION = ("no region: pass --region, or set AWS_DEFAULT_REGION (the variable 
 def _options(args: argparse.Namespace, regions: list[str]) -> Options:
     problems = [f"--region {region!r} is not an AWS region name (such as us-east-1)"
                 for region in regions if not REGION.fullmatch(region)]
-    for region in regions or ["us-east-1"]:
+    for region in regions or ["us-east-1"] if args.bucket is not None else []:
         bucket = args.bucket.replace("{region}", region)
         if not BUCKET.fullmatch(bucket) or ".." in bucket:
             problems.append(f"--bucket {bucket!r} is not a valid S3 bucket name")
@@ -87,7 +88,7 @@ def _options(args: argparse.Namespace, regions: list[str]) -> Options:
             problems.append(f"--{flag.replace('_', '-')} must be positive")
     if problems:
         raise OptionsError(problems)
-    return Options(bucket=args.bucket, prefix=prefix, kms_key_id=args.kms_key_id or None,
+    return Options(bucket=args.bucket or "", prefix=prefix, kms_key_id=args.kms_key_id or None,
                    keep_versions=args.keep_versions, prune=args.prune, share_timeout=args.share_timeout,
                    retry_shares=bool(getattr(args, "retry_shares", False)))
 
@@ -130,6 +131,7 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
     except ManifestError as exc:
         bad.extend(exc.lines)
     regions = list(dict.fromkeys(args.region or []))
+    no_region = False
     try:
         profile = runtime.profile
         if profile and profile not in runtime.session.available_profiles:
@@ -137,11 +139,23 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
         if not regions:
             default = runtime.default_region()
             if not default:
-                bad.append(NO_REGION)
+                no_region = True
             else:
                 regions = [default]
     except ProfileNotFound as exc:
         bad.append(f"--profile: {exc}")
+    s3 = None
+    if catalog is not None:
+        try:
+            s3 = load_s3_config(catalog, regions)
+        except ManifestError as exc:
+            bad.extend(exc.lines)
+    if no_region and (s3 is None or s3.regions_needed()):
+        bad.append(NO_REGION)
+    if args.bucket is None and (s3 is None or s3.uses_service_catalog):
+        names = ", ".join(s3.service_catalog) if s3 is not None and s3.service_catalog else ""
+        bad.append("--bucket is required to publish to Service Catalog"
+                   + (f" (portfolios {names})" if names else "") + ": the S3 bucket for its templates and seed code")
     try:
         options = _options(args, regions)
     except OptionsError as exc:
@@ -151,7 +165,7 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
     _configure(runtime, args, progress.info)
 
     try:
-        planned = make_plan(catalog, options, runtime, regions, progress)
+        planned = make_plan(catalog, options, runtime, regions, progress, s3=s3 if s3.uses_s3 else None)
     except (StateError, PlanError) as exc:
         return fail(EXIT_FAILED, str(exc))
     except NoCredentialsError:

@@ -31,7 +31,11 @@ def render_plan(plan: Plan, *, show_noop: bool = False) -> str:
     out: list[str] = []
     for region in plan.regions:
         prefix = plan.options.prefix or "(none)"
-        out.append(f"Plan for {region.region} (bucket {region.bucket}, prefix {prefix}):")
+        if getattr(region, "target", None) == "s3":
+            prefixes = ", ".join(p or "(whole bucket)" for p in getattr(region, "prefixes", [])) or "(none)"
+            out.append(f"Plan for S3 templates in {region.region} (bucket {region.bucket}, prefix {prefixes}):")
+        else:
+            out.append(f"Plan for {region.region} (bucket {region.bucket}, prefix {prefix}):")
         unchanged = 0
         for action in region.actions:
             if action.kind == "noop" and not show_noop:
@@ -109,7 +113,8 @@ def result_json(plan: Plan, result: PublishResult) -> str:
     write not applied, the not-started regions' included) are the same as in a failure object."""
     failed = not result.ok or bool(result.warnings)
     remaining = [a.to_dict() for r in result.regions for a in r.remaining]
-    remaining += [a.to_dict() for r in plan.regions if r.region in result.not_started for a in r.writes]
+    remaining += [a.to_dict() for r in plan.regions if getattr(r, "label", r.region) in result.not_started
+                  for a in r.writes]
     return json.dumps({
         "status": "failed" if failed else "ok",
         "error": result_error(result) if failed else None,

@@ -125,3 +125,32 @@ def run_cli(runtime_factory, capsys):
 @pytest.fixture
 def dist(tmp_path) -> Path:
     return build_dist(tmp_path / "build1")
+
+
+# ------------------------------------------------------------------------------------------ S3 templates
+
+
+@pytest.fixture
+def templates_bucket(moto_aws) -> str:
+    """moto (as moto_aws) plus the S3 templates bucket, empty: no versioning, CORS or policy yet."""
+    from tests.fakes.s3templates import TEMPLATES_BUCKET
+
+    client("s3").create_bucket(Bucket=TEMPLATES_BUCKET)
+    return TEMPLATES_BUCKET
+
+
+@pytest.fixture
+def run_s3(runtime_factory, capsys):
+    """run_s3("publish", dist, "--prune", ...) -> Run: plan/publish as for a catalog whose portfolios all
+    publish to S3 templates (no --bucket: that is Service Catalog's artifact bucket)."""
+
+    def run(command: str, dist: Path, *extra: str, runtime: Runtime | None = None) -> Run:
+        parser = argparse.ArgumentParser(prog="smcat")
+        cli.register(parser.add_subparsers(dest="command", required=True))
+        args = parser.parse_args([command, "--dist", str(dist), *extra])
+        capsys.readouterr()
+        code = args.func(args, runtime=runtime or runtime_factory())
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run

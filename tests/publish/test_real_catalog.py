@@ -61,3 +61,48 @@ def test_rebuilt_catalog_in_another_place_is_still_a_no_op(double, tmp_path, run
     assert main(["--root", str(copy), "build", "--out", str(out), "--no-lint", "-q"]) == 0
     assert run_cli("publish", out, ALLOW).code == 0
     assert len(double.writes()) == writes
+
+
+def test_the_bundled_catalog_moves_to_s3_templates_with_a_portfolio_change_and_two_commands(
+    templates_bucket, tmp_path, run_s3
+):
+    """Issue 11's "done when": each portfolio file gains publish_to/s3_templates/organization_id (and
+    loses tag_options, which S3 cannot express), then `plan` and `publish` (no Service Catalog bucket)."""
+    import yaml
+
+    from tests.fakes.s3templates import PREFIX, bucket_state
+
+    catalog = tmp_path / "catalog"
+    for name in ("products", "portfolios", "seedcode"):
+        shutil.copytree(ROOT / name, catalog / name, ignore=shutil.ignore_patterns("__pycache__", ".venv*"))
+    visible = {}
+    for path in sorted((catalog / "portfolios").glob("*.yaml")):
+        config = yaml.safe_load(path.read_text())
+        config.pop("tag_options", None)
+        config.update(publish_to=["s3"], s3_templates={"bucket": templates_bucket, "prefix": PREFIX},
+                      organization_id="o-abcdefghij")
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        for product in config["products"]:
+            visible[product] = visible.get(product, False) or bool(config.get("studio_visibility"))
+    out = tmp_path / "dist"
+    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+
+    plan = run_s3("plan", out, ALLOW, "--region", REGION)
+    assert plan.code == 0, plan.err + plan.out
+    published = run_s3("publish", out, ALLOW, "--region", REGION)
+    assert published.code == 0, published.err + published.out
+
+    from tests.publish.conftest import client
+
+    state = bucket_state(client("s3"), templates_bucket)
+    assert set(state["tags"]) == {f"{PREFIX}{product}.yaml" for product in visible}
+    for product, studio in visible.items():
+        assert (("sagemaker:studio-visibility", "true") in state["tags"][f"{PREFIX}{product}.yaml"]) == studio
+    assert state["versioning"] == "Enabled" and state["cors"]
+    # The OU both portfolios share with reads the templates, confined by the fixed organization id.
+    (ou_read,) = [s for s in state["policy"]["Statement"] if s["Sid"].startswith("SmcatReadOu")
+                  and s["Sid"].endswith("Objects")]
+    assert ou_read["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-abcdefghij"
+    assert "ou-ab12-mlworkloads" in json.dumps(ou_read["Condition"])
+    again = run_s3("publish", out, ALLOW, "--region", REGION)
+    assert again.code == 0 and bucket_state(client("s3"), templates_bucket) == state
