@@ -38,7 +38,10 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--profile", default=None, help="AWS named profile")
     parser.add_argument(
-        "--bucket", required=True, help="S3 bucket for templates and seed code; '{region}' is replaced by the region"
+        "--bucket", default=None,
+        help="S3 bucket for Service Catalog's templates and seed code; '{region}' is replaced by the region "
+        "(required when a portfolio publishes to Service Catalog; S3 templates go to each portfolio's "
+        "s3_templates.bucket)",
     )
     parser.add_argument("--prefix", default="smcat", help="S3 key prefix (default: smcat)")
     parser.add_argument(
@@ -53,7 +56,9 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         help="active versions kept per product before older ones are DEPRECATED (default: 3)",
     )
     parser.add_argument(
-        "--prune", action="store_true", help="remove shares and product associations that are no longer configured"
+        "--prune", action="store_true",
+        help="remove shares, product associations, S3 templates and bucket policy statements that are no longer "
+        "configured",
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument(
@@ -99,7 +104,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
 def register(subparsers) -> None:
     plan = subparsers.add_parser(
         "plan",
-        help="show what publish would change in Service Catalog (read-only)",
+        help="show what publish would change in Service Catalog and S3 templates (read-only)",
         description="Read the live Service Catalog/S3 state and print the actions publish would take.",
     )
     _add_options(plan)
@@ -108,11 +113,15 @@ def register(subparsers) -> None:
     plan.set_defaults(func=_deferred("run_plan"))
     publish = subparsers.add_parser(
         "publish",
-        help="publish dist/ to Service Catalog (portfolios, products, versions, shares)",
+        help="publish dist/ to Service Catalog (portfolios, products, versions, shares) and S3 templates",
         description="Upload artifacts and bring portfolios, products, constraints, principals and shares "
-        "to the state described by dist/manifest.json.",
+        "(Service Catalog), and templates, tags, CORS and the bucket policy (publish_to: [s3]) to the state "
+        "described by dist/manifest.json.",
     )
     _add_options(publish)
     publish.add_argument("--plan", type=Path, default=None, metavar="FILE",
                          help="apply only if the live state still gives exactly the plan saved by `plan --out FILE`")
     publish.set_defaults(func=_deferred("run_publish"))
+    from .domains import register as register_domains  # `smcat domains plan|tag`
+
+    register_domains(subparsers)

@@ -47,8 +47,11 @@ def fit_parameters() -> dict[tuple[str, str], list[tuple[dict[str, Any], str]]]:
     for template, account, parameters, stack in calls:
         product = next(name for name in catalog_products() if catalog_template(name) == template)
         found.setdefault((product, account), []).append((parameters, stack))
-    # Not in the fit world's templates: project-roles (test_fit.project_roles adds its grants).
+    # Not in the fit world's templates: project-roles (test_fit.project_roles adds its grants) and
+    # s3-templates-domains (its one role trusts Lambda and grants nothing across accounts).
     found[("project-roles", DATA_SCIENCE)] = [({"CatalogArtifactBucket": "catalog-artifacts"}, "project-roles")]
+    found[("s3-templates-domains", DATA_SCIENCE)] = [
+        ({"TemplatesLocation": "s3://my-sagemaker-templates/t/"}, "s3-templates-domains")]
     return found
 
 

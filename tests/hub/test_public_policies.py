@@ -72,10 +72,17 @@ PARAMETER_SETS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         ("defaults", PROD, BOOTSTRAP),
         ("StackSet to OUs", STAGING, {**BOOTSTRAP, "CreateDeployerRole": "false"}),
     ],
+    "s3-templates-domains": [
+        ("StackSet to the data science OU", DATA_SCIENCE, {"TemplatesLocation": "s3://my-sagemaker-templates/t/"}),
+    ],
     "project-roles": [
         ("defaults", DATA_SCIENCE, {"CatalogArtifactBucket": "my-catalog-artifacts-us-east-1"}),
         ("encrypted catalog", DATA_SCIENCE,
          {"CatalogArtifactBucket": "my-catalog-artifacts-us-east-1", "CatalogArtifactKeyArns": [KEY]}),
+        ("S3 templates users", DATA_SCIENCE,
+         {"CatalogArtifactBucket": "my-catalog-artifacts-us-east-1",
+          "TemplatesLocation": "s3://my-sagemaker-templates/sagemaker-templates/",
+          "TemplateUserRoleNames": ["AmazonSageMaker-ExecutionRole-1"]}),
     ],
 }
 
