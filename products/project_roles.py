@@ -11,6 +11,17 @@ science account before the first project: per account, or as a StackSet to the d
   do exactly what those templates' resources need (their CloudFormation handler permissions), on
   the names they give or, for generated names, on resources tagged with the project id; and read
   the seed-code zips in the catalog publisher's artifact bucket.
+* `SageMakerProjectsS3LaunchRole` (`S3LaunchRoleName`, with `CreateS3LaunchRole` true, the
+  default): the launch role of projects created from the S3 templates (the portfolio's
+  `s3_templates.launch_role`, which Studio users give as the project's Role ARN). CloudFormation
+  (and only CloudFormation) assumes it for the `SP-...` stacks; it can do to the projects'
+  resources exactly what the Service Catalog launch role can (the same statements), and read the
+  seed-code zips in the catalog's artifact bucket and under the templates location.
+* `sagemaker-projects-s3-templates-user` (with a `TemplatesLocation`): the managed policy Studio
+  execution roles need to start projects from the S3 templates: pass that launch role to
+  CloudFormation only, create, update and delete `SP-...` stacks only with it as their service
+  role, the SageMaker project calls, and reading (and listing) the tagged templates. Attached to
+  `TemplateUserRoleNames`, or only created.
 * `sagemaker-projects-pipeline-role` (`PipelineRoleName`): what the deploy projects' CodeBuild
   and CodePipeline run as by default (the AWS-managed UseRole has no sts:AssumeRole and no
   StackSets permissions): pipeline artifacts, CodeCommit and CodeBuild, SageMaker Pipelines and
@@ -19,20 +30,38 @@ science account before the first project: per account, or as a StackSet to the d
   roles, whose `PipelineRoleName` must name this role).
 """
 
-from troposphere import Equals, GetAtt, Join, Not, Output, Parameter, Ref, Tags, Template, iam
+from troposphere import (
+    And,
+    Condition,
+    Equals,
+    GetAtt,
+    If,
+    Join,
+    Not,
+    Output,
+    Parameter,
+    Ref,
+    Tags,
+    Template,
+    iam,
+)
 
-from generator.blocks import projectroles
+from generator.blocks import hub, projectroles
 from generator.blocks.policy import policy_document
 from generator.blocks.project import LAUNCH_ROLE, PIPELINE_ROLE, parameter_groups
 from generator.product import Product
 
 PRODUCT_NAME = "project-roles"
 IAM_NAME = r"^[\w+=,.@-]{1,64}$"
+S3_LAUNCH_ROLE = "SageMakerProjectsS3LaunchRole"
+S3_TEMPLATES_USER_POLICY = "sagemaker-projects-s3-templates-user"
+LOCATION = "TemplatesLocation"
+USERS = "TemplateUserRoleNames"
 
 
 def template() -> Template:
-    t = Template(Description="The launch role and the pipeline role of the SageMaker projects of a data science "
-                 "account (smcat project-roles).")
+    t = Template(Description="The launch roles (Service Catalog and S3 templates), the S3 templates user policy "
+                 "and the pipeline role of the SageMaker projects of a data science account (smcat project-roles).")
 
     # --- Parameters: the two role names, where the catalog's artifacts are, the execution role.
     t.add_parameter(Parameter(
@@ -66,12 +95,59 @@ def template() -> Template:
         "SageMaker Pipelines (model-build's SageMakerExecutionRole).",
         ConstraintDescription="an IAM role name or pattern, with its path",
     ))
+    t.add_parameter(Parameter(
+        "CreateS3LaunchRole", Type="String", Default="true", AllowedValues=["true", "false"],
+        Description="Create the launch role of projects from S3 templates (publish_to: s3).",
+    ))
+    t.add_parameter(Parameter(
+        "S3LaunchRoleName", Type="String", Default=S3_LAUNCH_ROLE, MinLength=1, MaxLength=64, AllowedPattern=IAM_NAME,
+        Description="Name of the launch role of projects from S3 templates: the portfolio's s3_templates.launch_role, "
+        "the Role ARN Studio users give (CloudFormation runs the SP- stacks as it).",
+        ConstraintDescription="an IAM role name (no path)",
+    ))
+    t.add_parameter(Parameter(
+        LOCATION, Type="String", Default="", MaxLength=256, AllowedPattern=projectroles.TEMPLATES_LOCATION_PATTERN,
+        Description="Where the S3 templates are: s3://<bucket>/<prefix>/, the value of the domains' "
+        "sagemaker:projectS3TemplatesLocation tag. Blank: no user policy.",
+        ConstraintDescription=f"blank, s3://<bucket>/ or s3://<bucket>/<prefix>/ (at most "
+        f"{projectroles.PREFIX_SEGMENTS} prefix levels, no *)",
+    ))
+    t.add_parameter(Parameter(
+        USERS, Type="CommaDelimitedList", Default="", AllowedPattern=r"^([\w+=.@-]{1,64})?$",
+        Description="Roles of this account (names, without path; Studio execution roles) the S3 templates user "
+        "policy is attached to. Blank: only create the policy.",
+        ConstraintDescription="IAM role names (without path), comma-separated, or blank",
+    ))
     parameter_groups(t, {
         "Roles": ["LaunchRoleName", "PipelineRoleName"],
         "Catalog publisher": ["CatalogArtifactBucket", "CatalogArtifactKeyArns"],
         "SageMaker": ["ExecutionRoleNamePattern"],
+        "S3 templates": ["CreateS3LaunchRole", "S3LaunchRoleName", LOCATION, USERS],
     })
     t.add_condition("HasCatalogKeys", Not(Equals(Join("", Ref("CatalogArtifactKeyArns")), "")))
+    t.add_condition("CreateS3LaunchRole", Equals(Ref("CreateS3LaunchRole"), "true"))
+    for name, condition in projectroles.location_conditions(LOCATION).items():
+        t.add_condition(name, condition)
+    t.add_condition("CreateS3TemplatesUserPolicy", And(Condition("CreateS3LaunchRole"), Condition(f"Has{LOCATION}")))
+    t.add_condition("HasTemplateUsers", hub.has_items(USERS))
+    # What the conditions would otherwise drop silently.
+    t.add_rule("TemplateUsersNeedTheLocation", {
+        "RuleCondition": Not({"Fn::EachMemberEquals": [Ref(USERS), ""]}),
+        "Assertions": [{"Assert": Not(Equals(Ref(LOCATION), "")),
+                        "AssertDescription": f"{USERS} needs {LOCATION}: the user policy reads the templates there."}],
+    })
+    t.add_rule("TwoLaunchRoles", {
+        "RuleCondition": Equals(Ref("CreateS3LaunchRole"), "true"),
+        "Assertions": [{"Assert": Not(Equals(Ref("S3LaunchRoleName"), Ref("LaunchRoleName"))),
+                        "AssertDescription": "S3LaunchRoleName must differ from LaunchRoleName: Service Catalog and "
+                        "CloudFormation each trust their own launch role."}],
+    })
+    t.add_rule("TemplatesNeedTheS3LaunchRole", {
+        "RuleCondition": Not(Equals(Ref(LOCATION), "")),
+        "Assertions": [{"Assert": Equals(Ref("CreateS3LaunchRole"), "true"),
+                        "AssertDescription": f"{LOCATION} needs CreateS3LaunchRole true: the user policy passes "
+                        "that role."}],
+    })
 
     tags = Tags({"smcat:product": PRODUCT_NAME})
 
@@ -102,13 +178,39 @@ def template() -> Template:
         Policies=[iam.Policy(PolicyName="launch-sagemaker-projects", PolicyDocument=policy_document(
             *projectroles.service_catalog_stacks(),
             *projectroles.template_and_seed_reads("CatalogArtifactBucket", "CatalogArtifactKeyArns", "HasCatalogKeys"),
-            *projectroles.project_keys(),
-            *projectroles.project_buckets(),
-            *projectroles.project_cicd(),
-            *projectroles.project_model_groups(),
-            *projectroles.pass_project_roles(GetAtt(pipeline_role, "Arn")),
+            *projectroles.project_resources(GetAtt(pipeline_role, "Arn")),
         ))],
         Tags=tags,
+    ))
+
+    # --- The S3 launch role: CloudFormation only, for the SP- stacks of projects from S3 templates
+    # (the CloudFormation service role; CloudFormation documents no aws:SourceAccount for stack
+    # service roles, and iam:PassRole cannot pass a role to another account's stacks).
+    s3_launch_role = t.add_resource(iam.Role(
+        "S3LaunchRole",
+        Condition="CreateS3LaunchRole",
+        RoleName=Ref("S3LaunchRoleName"),
+        Description="Launch role of the SageMaker projects from S3 templates: CloudFormation creates their SP- "
+        "stacks' resources with it.",
+        AssumeRolePolicyDocument=policy_document(projectroles.service_trust(projectroles.CLOUDFORMATION)),
+        Policies=[iam.Policy(PolicyName="launch-sagemaker-projects-s3", PolicyDocument=policy_document(
+            *projectroles.s3_template_stacks(),
+            *projectroles.seed_reads("CatalogArtifactBucket", "CatalogArtifactKeyArns", "HasCatalogKeys"),
+            *projectroles.template_location_reads(LOCATION, f"Has{LOCATION}"),
+            *projectroles.project_resources(GetAtt(pipeline_role, "Arn")),
+        ))],
+        Tags=tags,
+    ))
+
+    # --- What Studio execution roles need to start projects from the S3 templates.
+    user_policy = t.add_resource(iam.ManagedPolicy(
+        "S3TemplatesUserPolicy",
+        Condition="CreateS3TemplatesUserPolicy",
+        ManagedPolicyName=S3_TEMPLATES_USER_POLICY,
+        Description="Start SageMaker projects from the S3 templates: pass the S3 launch role to CloudFormation, "
+        "SP- stacks with that role only, read the templates.",
+        PolicyDocument=policy_document(*projectroles.s3_template_user(GetAtt(s3_launch_role, "Arn"), LOCATION)),
+        Roles=If("HasTemplateUsers", Ref(USERS), Ref("AWS::NoValue")),
     ))
 
     # --- Outputs
@@ -119,6 +221,10 @@ def template() -> Template:
         Output("PipelineRoleName", Description="Default CodeBuildRole/CodePipelineRole of the deploy products; "
                "target-account-bootstrap's PipelineRoleName.", Value=Ref(pipeline_role)),
         Output("PipelineRoleArn", Description="ARN of the pipeline role.", Value=GetAtt(pipeline_role, "Arn")),
+        Output("S3LaunchRoleArn", Condition="CreateS3LaunchRole", Value=GetAtt(s3_launch_role, "Arn"),
+               Description="The launch role of projects from S3 templates: the Role ARN Studio users give."),
+        Output("S3TemplatesUserPolicyArn", Condition="CreateS3TemplatesUserPolicy", Value=Ref(user_policy),
+               Description="The managed policy Studio execution roles need for the S3 templates."),
     ])
     return t
 
@@ -127,8 +233,9 @@ PRODUCT = Product(
     name=PRODUCT_NAME,
     description="The roles SageMaker projects need in a data science account: the launch role of the "
     "sagemaker-projects portfolio (KMS keys, buckets, repositories, pipelines, model package groups of the "
-    "project templates) and the pipeline role their cross-account deployments run as. Deploy into every data "
-    "science account (or as a StackSet to their OU, one region) before the first project.",
+    "project templates), the launch role and the Studio users' policy of projects from S3 templates, and the "
+    "pipeline role their cross-account deployments run as. Deploy into every data science account (or as a "
+    "StackSet to their OU, one region) before the first project.",
     owner="ML platform team",
     version="1.0.0",
     studio_project=False,

@@ -9,6 +9,14 @@
   (the provider schemas shipped with cfn-lint) of each resource type the three Studio templates
   create, for the properties they set, scoped by the names the templates give
   (`sagemaker-...`, stacks `SC-...`) or, where names are generated, by the project tag.
+* The **S3 launch role** (S3-mode projects: SageMaker's `CfnTemplateProvider.RoleARN`):
+  CloudFormation assumes it for the `SP-...` stacks Studio users start from templates in S3. It can
+  do exactly what the Service Catalog launch role does to the projects' resources (the same
+  statement builders, `project_resources`), on `SP-...` stacks instead of `SC-...`, and without
+  Service Catalog's provisioning-template read.
+* The **S3 templates user policy**: what a Studio execution role needs to start projects from
+  those templates: pass the S3 launch role to CloudFormation only, run `SP-...` stacks only with
+  that role (`cloudformation:RoleArn`), the SageMaker project calls, and reading the templates.
 * The **pipeline role**: what the projects' CodeBuild, CodePipeline and EventBridge run as where
   the AWS-managed `AmazonSageMakerServiceCatalogProductsUseRole` cannot do the job: it has no
   `sts:AssumeRole` (cross-account deploy and test) and no StackSets permissions.
@@ -21,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from troposphere import Ref, Sub
+from troposphere import Equals, If, Join, Not, Ref, Select, Split, Sub
 
 from generator.blocks.policy import Statement, when
 
@@ -65,33 +73,70 @@ def service_trust(*services: str) -> Statement:
 PROJECT_BUCKETS = "arn:${AWS::Partition}:s3:::sagemaker-*-${AWS::AccountId}-*"
 
 
-def service_catalog_stacks() -> list[Statement]:
-    """The provisioned products' stacks (Service Catalog names them SC-<account>-pp-<id>)."""
+# Stack name prefixes: Service Catalog names provisioned products' stacks SC-<account>-pp-<id>;
+# SageMaker names the stacks of projects from S3 templates SP-<...> (the prefix AWS's S3-template
+# samples scope their policies to; issue 11 facts, section 6).
+SERVICE_CATALOG_STACKS = "SC-"
+S3_TEMPLATE_STACKS = "SP-"
+LAUNCH_STACK_ACTIONS = [
+    "cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+    "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+    "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources",
+    "cloudformation:GetTemplate", "cloudformation:TagResource", "cloudformation:UntagResource",
+]
+
+
+def _launch_stacks(sid: str, prefix: str) -> list[Statement]:
     return [
-        allow("ServiceCatalogStacks", [
-            "cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
-            "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
-            "cloudformation:DescribeStackResource", "cloudformation:DescribeStackResources",
-            "cloudformation:GetTemplate", "cloudformation:TagResource", "cloudformation:UntagResource",
-        ], arn("cloudformation", "stack/SC-*/*")),
+        allow(sid, LAUNCH_STACK_ACTIONS, arn("cloudformation", f"stack/{prefix}*/*")),
         # Read-only; ValidateTemplate has no resource type and GetTemplateSummary reads the
         # template it is given.
         allow("ValidateTemplates", ["cloudformation:GetTemplateSummary", "cloudformation:ValidateTemplate"], "*"),
     ]
 
 
-def template_and_seed_reads(bucket_parameter: str, keys_parameter: str, keys_condition: str) -> list[Any]:
-    """The templates (Service Catalog's copies, tagged servicecatalog:provisioning=true, in its
-    own buckets) and the seed-code zips the repositories are created from (in the publisher's
-    artifact bucket, which must let this role read them: see the README)."""
+def service_catalog_stacks() -> list[Statement]:
+    """The provisioned products' stacks (Service Catalog names them SC-<account>-pp-<id>)."""
+    return _launch_stacks("ServiceCatalogStacks", SERVICE_CATALOG_STACKS)
+
+
+def s3_template_stacks() -> list[Statement]:
+    """The stacks of projects created from S3 templates (SP-...)."""
+    return _launch_stacks("SageMakerProjectStacks", S3_TEMPLATE_STACKS)
+
+
+def provisioning_template_reads() -> list[Statement]:
+    """Service Catalog's copies of the templates, tagged servicecatalog:provisioning=true, in its
+    own buckets (Service Catalog's documented launch-role statement: they are not ours to name)."""
+    return [allow("ReadProvisioningTemplates", ["s3:GetObject"], "*",
+                  {"StringEquals": {"s3:ExistingObjectTag/servicecatalog:provisioning": "true"}})]
+
+
+def seed_reads(bucket_parameter: str, keys_parameter: str, keys_condition: str) -> list[Any]:
+    """The seed-code zips the repositories are created from (in the publisher's artifact bucket,
+    which must let this role read them: see the README), decrypted through S3 only."""
     return [
-        # Service Catalog's documented launch-role statement: its buckets are not ours to name.
-        allow("ReadProvisioningTemplates", ["s3:GetObject"], "*",
-              {"StringEquals": {"s3:ExistingObjectTag/servicecatalog:provisioning": "true"}}),
         allow("ReadSeedCode", ["s3:GetObject", "s3:GetObjectVersion"],
               Sub(f"arn:${{AWS::Partition}}:s3:::${{{bucket_parameter}}}/*")),
         when(keys_condition, allow("DecryptSeedCode", ["kms:Decrypt"], Ref(keys_parameter),
                                    {"StringLike": {"kms:ViaService": "s3.*.amazonaws.com"}})),
+    ]
+
+
+def template_and_seed_reads(bucket_parameter: str, keys_parameter: str, keys_condition: str) -> list[Any]:
+    """The Service Catalog launch role's reads: the provisioning templates and the seed code."""
+    return [*provisioning_template_reads(), *seed_reads(bucket_parameter, keys_parameter, keys_condition)]
+
+
+def project_resources(pipeline_role_arn: Any) -> list[Statement]:
+    """Everything the Studio templates' resources need (their handler permissions): the same for
+    both launch roles, so that they cannot drift apart."""
+    return [
+        *project_keys(),
+        *project_buckets(),
+        *project_cicd(),
+        *project_model_groups(),
+        *pass_project_roles(pipeline_role_arn),
     ]
 
 
@@ -206,6 +251,101 @@ def pass_project_roles(pipeline_role_arn: Any) -> list[Statement]:
               {"StringEquals": {"iam:PassedToService": LAUNCH_SERVICES}}),
         # The pipeline handlers read the role they pass.
         allow("ReadProjectRoles", ["iam:GetRole"], roles),
+    ]
+
+
+# --- S3 templates: their location, and what Studio users need --------------------------------
+
+# A templates location as the SageMaker domain tag sagemaker:projectS3TemplatesLocation holds it:
+# s3://<bucket>/<prefix>/ (a prefix of up to PREFIX_SEGMENTS segments, each of S3's safe key
+# characters but *), or s3://<bucket>/ for the whole bucket; blank for none.
+PREFIX_SEGMENTS = 4
+TEMPLATES_LOCATION_PATTERN = (
+    r"^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([A-Za-z0-9!_.'()-]+/){0,"
+    + str(PREFIX_SEGMENTS) + r"})?$"
+)
+CLOUDFORMATION = "cloudformation.amazonaws.com"
+
+
+def _location_parts(parameter: str) -> Split:
+    # ["s3:", "", bucket, segment 1, ..., ""]; the padding keeps every Select below in range,
+    # even for a blank location.
+    padding = "/" * (PREFIX_SEGMENTS + 3)
+    return Split("/", Sub(f"${{{parameter}}}{padding}"))
+
+
+def _segment(parameter: str, n: int) -> Select:
+    return Select(2 + n, _location_parts(parameter))
+
+
+def location_conditions(parameter: str) -> dict[str, Any]:
+    """Conditions on the location parameter: given at all, and how deep its prefix is."""
+    conditions: dict[str, Any] = {f"Has{parameter}": Not(Equals(Ref(parameter), ""))}
+    for n in range(1, PREFIX_SEGMENTS + 1):
+        conditions[f"{parameter}Depth{n}"] = Not(Equals(_segment(parameter, n), ""))
+    return conditions
+
+
+def location_objects(parameter: str) -> Sub:
+    """`arn:...:s3:::<bucket>/<prefix>/*`: every object under the location."""
+    path = Select(1, Split("s3://", Sub(f"${{{parameter}}}s3://")))
+    return Sub("arn:${AWS::Partition}:s3:::${Path}*", Path=path)
+
+
+def location_bucket(parameter: str) -> Sub:
+    return Sub("arn:${AWS::Partition}:s3:::${Bucket}", Bucket=Select(2, _location_parts(parameter)))
+
+
+def location_prefix_pattern(parameter: str) -> Any:
+    """The `s3:prefix` of listings under the location: `<prefix>/*`, or `*` for a whole bucket.
+    CloudFormation cannot cut a string at its first "/", so the prefix is rebuilt from its
+    segments, at the depth location_conditions finds."""
+    pattern: Any = "*"
+    for n in range(1, PREFIX_SEGMENTS + 1):
+        segments = [_segment(parameter, i) for i in range(1, n + 1)]
+        pattern = If(f"{parameter}Depth{n}", Join("/", [*segments, "*"]), pattern)
+    return pattern
+
+
+def template_location_reads(parameter: str, condition: str) -> list[Any]:
+    """The S3 launch role reads the seed-code zips the S3 publisher puts under the location
+    (when `condition`: a location is given)."""
+    return [when(condition, allow("ReadTemplateSeedCode", ["s3:GetObject", "s3:GetObjectVersion"],
+                                  location_objects(parameter)))]
+
+
+def s3_template_user(launch_role_arn: Any, location_parameter: str) -> list[Statement]:
+    """A Studio execution role starting, updating and deleting projects from the S3 templates.
+    The caller's credentials create the SP- stack (SageMaker makes the CloudFormation calls for
+    it), so: pass the S3 launch role to CloudFormation and nothing else; create, update and
+    delete SP- stacks only with that role as their service role (cloudformation:RoleArn, which
+    the Service Authorization Reference lists for CreateStack, UpdateStack and DeleteStack;
+    without a RoleARN the request has no such key and is refused); read and list the templates,
+    with their tags (Studio lists only objects tagged sagemaker:studio-visibility=true)."""
+    stacks = arn("cloudformation", f"stack/{S3_TEMPLATE_STACKS}*/*")
+    return [
+        allow("PassS3LaunchRole", ["iam:PassRole"], launch_role_arn,
+              {"StringEquals": {"iam:PassedToService": CLOUDFORMATION}}),
+        allow("ProjectStacksWithTheLaunchRole", [
+            "cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+        ], stacks, {"ArnEquals": {"cloudformation:RoleArn": launch_role_arn}}),
+        # CreateStack and UpdateStack with tags also authorize cloudformation:TagResource (and
+        # UntagResource on update): only as part of those calls (cloudformation:CreateAction).
+        allow("TagProjectStacks", ["cloudformation:TagResource", "cloudformation:UntagResource"], stacks,
+              {"StringEquals": {"cloudformation:CreateAction": ["CreateStack", "UpdateStack"]}}),
+        allow("ReadProjectStacks", ["cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"], stacks),
+        # Read-only: the summary (parameters) of the template it is given.
+        allow("ReadTemplateSummaries", ["cloudformation:GetTemplateSummary"], "*"),
+        # Tags given to CreateProject need sagemaker:AddTags as well.
+        allow("SageMakerProjects", [
+            "sagemaker:CreateProject", "sagemaker:UpdateProject", "sagemaker:DescribeProject",
+            "sagemaker:DeleteProject", "sagemaker:AddTags",
+        ], arn("sagemaker", "project/*")),
+        allow("ReadTemplates", [
+            "s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging",
+        ], location_objects(location_parameter)),
+        allow("ListTemplates", ["s3:ListBucket"], location_bucket(location_parameter),
+              {"StringLike": {"s3:prefix": location_prefix_pattern(location_parameter)}}),
     ]
 
 

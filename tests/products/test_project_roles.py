@@ -2,7 +2,8 @@
 templates (the products of every portfolio launching with it) make (their CloudFormation handler
 permissions, per resource, on the names and tags these resources get) and little else; the pipeline
 role reaches other accounts only through target-account-bootstrap's roles; the portfolio launches
-with this launch role.
+with this launch role. The S3 launch role (projects from S3 templates) passes the same handler
+check; the S3 templates user policy is checked by the requests it allows and refuses.
 
 Requests are evaluated on the templates resolved for one account (tests/hub/resolve.py), with a
 small IAM evaluator for identity policies (Allow statements, wildcards, the condition operators
@@ -40,6 +41,13 @@ CATALOG_BUCKET = "my-catalog-artifacts-*"
 SEED_BUCKET = "my-catalog-artifacts-us-east-1"
 CATALOG_KEY = f"arn:aws:kms:{REGION}:{OTHER}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 PROJECT = {"SageMakerProjectName": "n" * 32, "SageMakerProjectId": "p-abcdefghijkl"}
+# The S3 templates: where they are, and the Studio execution role the user policy is attached to.
+TEMPLATES_BUCKET = "my-sagemaker-templates"
+TEMPLATES_PREFIX = "sagemaker-templates/"
+LOCATION = f"s3://{TEMPLATES_BUCKET}/{TEMPLATES_PREFIX}"
+STUDIO_ROLE = "AmazonSageMaker-ExecutionRole-20250101T000000"
+S3_LAUNCH_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/SageMakerProjectsS3LaunchRole"
+SP_STACK = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/SP-churn-p-abcdefghijkl/0f1e2d3c-aaaa-bbbb"
 
 
 def launched_with_the_launch_role() -> tuple[str, ...]:
@@ -218,9 +226,9 @@ def _condition_holds(operator: str, key: str, expected: Any, context: dict[str, 
         return (actual is None) == (expected == ["true"])
     if actual is None:
         return False
-    if operator == "StringEquals":
+    if operator in ("StringEquals", "ArnEquals"):
         return str(actual) in expected
-    if operator == "StringLike":
+    if operator in ("StringLike", "ArnLike"):
         return any(_match(e, str(actual), case=True) for e in expected)
     raise ValueError(f"condition operator {operator} is not modelled")
 
@@ -248,9 +256,18 @@ def resolve_roles(template: dict, **parameters: Any) -> dict:
     return resolve(template, ACCOUNT, {"CatalogArtifactBucket": CATALOG_BUCKET, **parameters})
 
 
-def policy_of(resolved: dict, role: str) -> list[dict]:
-    (policy,) = resolved["Resources"][role]["Properties"]["Policies"]
+def policy_of(resolved: dict, logical_id: str) -> list[dict]:
+    """The statements of a role's one inline policy, or of a managed policy."""
+    props = resolved["Resources"][logical_id]["Properties"]
+    if "PolicyDocument" in props:
+        return props["PolicyDocument"]["Statement"]
+    (policy,) = props["Policies"]
     return policy["PolicyDocument"]["Statement"]
+
+
+LAUNCH_ROLES = ["LaunchRole", "S3LaunchRole"]
+POLICIES = ["LaunchRole", "S3LaunchRole", "PipelineRole", "S3TemplatesUserPolicy"]
+S3_TEMPLATES = {"TemplatesLocation": LOCATION, "TemplateUserRoleNames": [STUDIO_ROLE]}
 
 
 @pytest.fixture(scope="module")
@@ -260,12 +277,28 @@ def template(built):
 
 @pytest.fixture(scope="module")
 def resolved(template):
-    return resolve_roles(template, CatalogArtifactKeyArns=[CATALOG_KEY])
+    return resolve_roles(template, CatalogArtifactKeyArns=[CATALOG_KEY], **S3_TEMPLATES)
 
 
 @pytest.fixture(scope="module")
 def launch(resolved):
     return policy_of(resolved, "LaunchRole")
+
+
+@pytest.fixture(scope="module")
+def s3_launch(resolved):
+    return policy_of(resolved, "S3LaunchRole")
+
+
+@pytest.fixture(scope="module", params=LAUNCH_ROLES)
+def each_launch(request, resolved):
+    """Each launch role: what confines one confines the other."""
+    return policy_of(resolved, request.param)
+
+
+@pytest.fixture(scope="module")
+def user(resolved):
+    return policy_of(resolved, "S3TemplatesUserPolicy")
 
 
 @pytest.fixture(scope="module")
@@ -278,6 +311,23 @@ def studio(built) -> dict[str, list[dict]]:
     """Each Studio template resolved for every scenario."""
     return {product: [resolve_studio(load_template(built, product), s) for s in scenarios(built, product)]
             for product in STUDIO}
+
+
+@pytest.fixture(scope="module")
+def studio_from_s3(built) -> dict[str, list[dict]]:
+    """The same, launched from the S3 templates: the seed-code zips under the templates location
+    (where the S3 publisher puts them) instead of in the catalog's artifact bucket."""
+    found = {}
+    for product in STUDIO:
+        template = load_template(built, product)
+        declared = template["Parameters"]
+        found[product] = []
+        for scenario in scenarios(built, product):
+            seeds = {k: f"{TEMPLATES_PREFIX}seedcode/{k}-0123456789ab.zip" for k in scenario
+                     if k.startswith("SeedCode") and k.endswith("Key")}
+            overrides = {"SeedCodeBucket": TEMPLATES_BUCKET} if "SeedCodeBucket" in declared else {}
+            found[product].append(resolve_studio(template, {**scenario, **seeds}, **overrides))
+    return found
 
 
 def scenarios(built, product: str) -> list[dict[str, Any]]:
@@ -382,15 +432,66 @@ def test_every_resource_of_the_studio_templates_is_covered_by_a_scenario(built, 
         assert made == set(template["Resources"]), product
 
 
-@pytest.mark.parametrize("product", STUDIO)
-def test_the_launch_role_can_do_every_handler_permission_of_every_resource(studio, launch, product):
-    missing = [
+def _missing(statements: list[dict], resolved_templates: list[dict]) -> list[str]:
+    return [
         f"{what}: {action} on {resource}"
-        for resolved_template in studio[product]
+        for resolved_template in resolved_templates
         for what, action, resource, context in requests(resolved_template)
-        if not allowing(launch, action, resource, context)
+        if not allowing(statements, action, resource, context)
     ]
-    assert missing == []
+
+
+@pytest.mark.parametrize("role", LAUNCH_ROLES)
+@pytest.mark.parametrize("product", STUDIO)
+def test_each_launch_role_can_do_every_handler_permission_of_every_resource(studio, resolved, role, product):
+    """Service Catalog's launch role and the S3 templates' launch role, on the same templates."""
+    assert _missing(policy_of(resolved, role), studio[product]) == []
+
+
+@pytest.mark.parametrize("product", STUDIO)
+def test_the_s3_launch_role_reads_the_seed_code_under_the_templates_location(built, studio_from_s3, s3_launch,
+                                                                            launch, product):
+    """Launched from S3, the repositories' seed zips are in the templates bucket: the S3 launch role
+    reads them there; the Service Catalog launch role has no reason to."""
+    assert _missing(s3_launch, studio_from_s3[product]) == []
+    refused = _missing(launch, studio_from_s3[product])
+    seeded = "SeedCodeBucket" in load_template(built, product)["Parameters"]  # a product may have no seed code
+    assert any(f"s3:GetObject on arn:aws:s3:::{TEMPLATES_BUCKET}/" in m for m in refused) == seeded
+
+
+def test_the_two_launch_roles_differ_only_in_their_stacks_and_template_reads(launch, s3_launch):
+    """Built from the same statement builders: what the templates' resources need cannot drift apart."""
+    service_catalog = {s["Sid"]: s for s in launch}
+    s3 = {s["Sid"]: s for s in s3_launch}
+    assert set(service_catalog) - set(s3) == {"ServiceCatalogStacks", "ReadProvisioningTemplates"}
+    assert set(s3) - set(service_catalog) == {"SageMakerProjectStacks", "ReadTemplateSeedCode"}
+    assert all(service_catalog[sid] == s3[sid] for sid in set(s3) & set(service_catalog))
+    stacks = {**service_catalog["ServiceCatalogStacks"], "Sid": "SageMakerProjectStacks"}
+    assert s3["SageMakerProjectStacks"] == {**stacks, "Resource": stacks["Resource"].replace("/SC-*", "/SP-*")}
+
+
+def test_the_s3_launch_role_runs_sp_stacks_and_reads_seed_code_only(s3_launch):
+    for action in ("cloudformation:CreateStack", "cloudformation:UpdateStack", "cloudformation:DeleteStack",
+                   "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"):
+        assert allowing(s3_launch, action, SP_STACK) == ["SageMakerProjectStacks"], action
+        assert not allowing(s3_launch, action, SC_STACK), action
+    assert not allowing(s3_launch, "cloudformation:CreateStack", arn("cloudformation", "stack/prod-network/1"))
+    # Not Service Catalog's provisioning templates.
+    provisioning = {"s3:ExistingObjectTag/servicecatalog:provisioning": "true"}
+    assert not allowing(s3_launch, "s3:GetObject", "arn:aws:s3:::sc-abc-us-east-1/template.json", provisioning)
+    # The seed code: in the catalog's artifact bucket, or under the templates location.
+    assert allowing(s3_launch, "s3:GetObject", f"arn:aws:s3:::{SEED_BUCKET}/smcat/seedcode/modelbuild.zip")
+    seed = f"arn:aws:s3:::{TEMPLATES_BUCKET}/{TEMPLATES_PREFIX}seedcode/modelbuild-0123456789ab.zip"
+    assert allowing(s3_launch, "s3:GetObject", seed) == ["ReadTemplateSeedCode"]
+    assert not allowing(s3_launch, "s3:GetObject", f"arn:aws:s3:::{TEMPLATES_BUCKET}/other/modelbuild.zip")
+    assert not allowing(s3_launch, "s3:PutObject", seed)
+    assert not allowing(s3_launch, "s3:GetObject", "arn:aws:s3:::payroll-exports/2024.csv")
+
+
+def test_without_a_templates_location_the_s3_launch_role_reads_the_catalog_bucket_only(template):
+    statements = policy_of(resolve_roles(template), "S3LaunchRole")
+    assert "ReadTemplateSeedCode" not in {s["Sid"] for s in statements}
+    assert allowing(statements, "s3:GetObject", f"arn:aws:s3:::{SEED_BUCKET}/k.zip") == ["ReadSeedCode"]
 
 
 def test_the_launch_role_runs_the_service_catalog_stack_and_reads_templates_and_seed_code(launch):
@@ -409,73 +510,78 @@ def test_the_launch_role_runs_the_service_catalog_stack_and_reads_templates_and_
     assert not allowing(launch, "kms:Decrypt", CATALOG_KEY)  # only through S3
 
 
-def test_without_catalog_keys_nothing_is_decrypted(template):
-    statements = policy_of(resolve_roles(template), "LaunchRole")
+@pytest.mark.parametrize("role", LAUNCH_ROLES)
+def test_without_catalog_keys_nothing_is_decrypted(template, role):
+    statements = policy_of(resolve_roles(template), role)
     assert "DecryptSeedCode" not in {s["Sid"] for s in statements}
     assert not any("kms:Decrypt" in as_list(s["Action"]) for s in statements)
 
 
-def test_kms_keys_only_with_the_project_tag(launch):
+def test_kms_keys_only_with_the_project_tag(each_launch):
     tagged = {"aws:RequestTag/sagemaker:project-id": "p-1"}
     key = arn("kms", "key/1234abcd-0000")
-    assert allowing(launch, "kms:CreateKey", "*", tagged)
-    assert not allowing(launch, "kms:CreateKey", "*")
+    assert allowing(each_launch, "kms:CreateKey", "*", tagged)
+    assert not allowing(each_launch, "kms:CreateKey", "*")
     # CreateKey's lockout safety check (PutKeyPolicy with the request's tags) and tag-on-create.
-    assert allowing(launch, "kms:PutKeyPolicy", key, tagged)
-    assert allowing(launch, "kms:TagResource", key, tagged)
+    assert allowing(each_launch, "kms:PutKeyPolicy", key, tagged)
+    assert allowing(each_launch, "kms:TagResource", key, tagged)
     # Existing keys: only those carrying the tag; aliases only sagemaker-*.
     on_tagged = {"aws:ResourceTag/sagemaker:project-id": "p-1"}
     for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:UntagResource", "kms:CreateAlias"):
-        assert allowing(launch, action, key, on_tagged), action
-        assert not allowing(launch, action, key), action
-    assert allowing(launch, "kms:CreateAlias", arn("kms", "alias/sagemaker-x-modelbuild"))
-    assert not allowing(launch, "kms:CreateAlias", arn("kms", "alias/prod-database"))
+        assert allowing(each_launch, action, key, on_tagged), action
+        assert not allowing(each_launch, action, key), action
+    assert allowing(each_launch, "kms:CreateAlias", arn("kms", "alias/sagemaker-x-modelbuild"))
+    assert not allowing(each_launch, "kms:CreateAlias", arn("kms", "alias/prod-database"))
     # Never use a key.
     for action in ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant"):
-        assert not allowing(launch, action, key, on_tagged), action
+        assert not allowing(each_launch, action, key, on_tagged), action
 
 
-def test_names_and_tags_confine_the_rest(launch):
+def test_names_and_tags_confine_the_rest(each_launch):
     project_bucket = f"arn:aws:s3:::sagemaker-p-abc-{ACCOUNT}-{REGION}"
-    assert allowing(launch, "s3:CreateBucket", project_bucket)
+    assert allowing(each_launch, "s3:CreateBucket", project_bucket)
     for bucket in ("arn:aws:s3:::payroll-exports", f"arn:aws:s3:::sagemaker-{REGION}-{ACCOUNT}",
                    f"arn:aws:s3:::sagemaker-p-abc-{OTHER}-{REGION}"):
-        assert not allowing(launch, "s3:PutBucketPolicy", bucket), bucket
+        assert not allowing(each_launch, "s3:PutBucketPolicy", bucket), bucket
     for action in ("s3:DeleteObject", "s3:PutObject", "s3:PutBucketAcl", "s3:PutReplicationConfiguration",
                    "s3:PutLifecycleConfiguration"):
-        assert not allowing(launch, action, project_bucket) and not allowing(launch, action, project_bucket + "/x")
-    assert not allowing(launch, "codecommit:DeleteRepository", arn("codecommit", "payments-service"))
-    assert not allowing(launch, "codepipeline:DeletePipeline", arn("codepipeline", "release-prod"))
-    assert not allowing(launch, "events:PutTargets", arn("events", "rule/guardduty-findings"))
+        assert not allowing(each_launch, action, project_bucket)
+        assert not allowing(each_launch, action, project_bucket + "/x")
+    assert not allowing(each_launch, "codecommit:DeleteRepository", arn("codecommit", "payments-service"))
+    assert not allowing(each_launch, "codepipeline:DeletePipeline", arn("codepipeline", "release-prod"))
+    assert not allowing(each_launch, "events:PutTargets", arn("events", "rule/guardduty-findings"))
     group = arn("sagemaker", "model-package-group/fraud")
-    assert not allowing(launch, "sagemaker:DeleteModelPackageGroup", group)
-    assert not allowing(launch, "sagemaker:PutModelPackageGroupPolicy", group)
-    assert allowing(launch, "sagemaker:DeleteModelPackageGroup", group, {"aws:ResourceTag/sagemaker:project-id": "p"})
-    assert not allowing(launch, "sagemaker:CreateModelPackageGroup", group)
+    assert not allowing(each_launch, "sagemaker:DeleteModelPackageGroup", group)
+    assert not allowing(each_launch, "sagemaker:PutModelPackageGroupPolicy", group)
+    tagged = {"aws:ResourceTag/sagemaker:project-id": "p"}
+    assert allowing(each_launch, "sagemaker:DeleteModelPackageGroup", group, tagged)
+    assert not allowing(each_launch, "sagemaker:CreateModelPackageGroup", group)
 
 
-def test_the_launch_role_passes_the_project_roles_to_their_services_only(launch):
+def test_the_launch_role_passes_the_project_roles_to_their_services_only(each_launch):
     use_role = f"arn:aws:iam::{ACCOUNT}:role/{USE_ROLE}"
     pipeline_role = f"arn:aws:iam::{ACCOUNT}:role/{PIPELINE_ROLE}"
     for role in (use_role, pipeline_role, f"arn:aws:iam::{ACCOUNT}:role/service-role/"
                  "AmazonSageMakerServiceCatalogProductsCodeBuildRole"):
         for service in projectroles.LAUNCH_SERVICES:
-            assert allowing(launch, "iam:PassRole", role, {"iam:PassedToService": service}) == ["PassProjectRoles"]
+            assert allowing(each_launch, "iam:PassRole", role, {"iam:PassedToService": service}) == ["PassProjectRoles"]
         for service in ("sagemaker.amazonaws.com", "lambda.amazonaws.com", "ec2.amazonaws.com",
                         "cloudformation.amazonaws.com"):
-            assert not allowing(launch, "iam:PassRole", role, {"iam:PassedToService": service}), (role, service)
+            assert not allowing(each_launch, "iam:PassRole", role, {"iam:PassedToService": service}), (role, service)
     for role in ("OrganizationAccountAccessRole", "sagemaker-mlops-deployer", f"{LAUNCH_ROLE}-admin"):
-        assert not allowing(launch, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/{role}",
+        assert not allowing(each_launch, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/{role}",
                             {"iam:PassedToService": "codebuild.amazonaws.com"}), role
     assert not any(a.lower().startswith("iam:") and a.lower() not in ("iam:passrole", "iam:getrole")
-                   for s in launch for a in as_list(s["Action"]))
+                   for s in each_launch for a in as_list(s["Action"]))
 
 
-def test_another_role_given_to_a_project_is_refused_at_launch(built, launch):
+@pytest.mark.parametrize("role", LAUNCH_ROLES)
+def test_another_role_given_to_a_project_is_refused_at_launch(built, resolved, role):
     """Overriding a role parameter with a role the launch role may not pass fails the launch."""
+    statements = policy_of(resolved, role)
     resolved_template = resolve_studio(load_template(built, "multi-account-deploy"),
                                        SCENARIOS["multi-account-deploy"][0], CodeBuildRole="Admin")
-    refused = [(a, r) for _, a, r, c in requests(resolved_template) if not allowing(launch, a, r, c)]
+    refused = [(a, r) for _, a, r, c in requests(resolved_template) if not allowing(statements, a, r, c)]
     assert ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/Admin") in refused
 
 
@@ -594,6 +700,192 @@ def test_the_endpoint_template_holds_only_resource_types_the_stack_sets_may_depl
     ), kinds
 
 
+# --- The S3 templates user policy (Studio execution roles) -----------------------------------------
+
+TEMPLATE = f"arn:aws:s3:::{TEMPLATES_BUCKET}/{TEMPLATES_PREFIX}model-build.yaml"
+TEMPLATES = f"arn:aws:s3:::{TEMPLATES_BUCKET}"
+TO_CLOUDFORMATION = {"iam:PassedToService": "cloudformation.amazonaws.com"}
+WITH_THE_LAUNCH_ROLE = {"cloudformation:RoleArn": S3_LAUNCH_ROLE_ARN}
+
+
+def test_studio_users_pass_the_s3_launch_role_to_cloudformation_only(user):
+    assert allowing(user, "iam:PassRole", S3_LAUNCH_ROLE_ARN, TO_CLOUDFORMATION) == ["PassS3LaunchRole"]
+    for service in ("sagemaker.amazonaws.com", "codebuild.amazonaws.com", "lambda.amazonaws.com"):
+        assert not allowing(user, "iam:PassRole", S3_LAUNCH_ROLE_ARN, {"iam:PassedToService": service}), service
+    assert not allowing(user, "iam:PassRole", S3_LAUNCH_ROLE_ARN)
+    # Not the Service Catalog launch role, the pipeline role, nor any other role.
+    for role in (LAUNCH_ROLE, PIPELINE_ROLE, USE_ROLE, "Admin", "SageMakerProjectsS3LaunchRole-admin"):
+        assert not allowing(user, "iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/{role}", TO_CLOUDFORMATION), role
+    assert not allowing(user, "iam:PassRole", S3_LAUNCH_ROLE_ARN.replace(ACCOUNT, OTHER), TO_CLOUDFORMATION)
+
+
+@pytest.mark.parametrize("action", ["cloudformation:CreateStack", "cloudformation:UpdateStack",
+                                    "cloudformation:DeleteStack"])
+def test_studio_users_run_sp_stacks_only_with_the_s3_launch_role(user, action):
+    assert allowing(user, action, SP_STACK, WITH_THE_LAUNCH_ROLE) == ["ProjectStacksWithTheLaunchRole"]
+    # Without a service role the stack would run with the user's own credentials; with another
+    # role, with that role's.
+    assert not allowing(user, action, SP_STACK)
+    for role in (f"arn:aws:iam::{ACCOUNT}:role/{LAUNCH_ROLE}", f"arn:aws:iam::{ACCOUNT}:role/Admin",
+                 S3_LAUNCH_ROLE_ARN.replace(ACCOUNT, OTHER)):
+        assert not allowing(user, action, SP_STACK, {"cloudformation:RoleArn": role}), role
+    # Only SP- stacks: not Service Catalog's, not the account's others.
+    for stack in (SC_STACK, arn("cloudformation", "stack/prod-network/1"), arn("cloudformation", "stack/XSP-a/1"),
+                  SP_STACK.replace(ACCOUNT, OTHER)):
+        assert not allowing(user, action, stack, WITH_THE_LAUNCH_ROLE), stack
+
+
+def test_studio_users_follow_their_stacks_and_tag_them_only_as_they_create_or_update_them(user):
+    for action in ("cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents"):
+        assert allowing(user, action, SP_STACK) == ["ReadProjectStacks"], action
+        assert not allowing(user, action, SC_STACK), action
+    for create_action in ("CreateStack", "UpdateStack"):
+        assert allowing(user, "cloudformation:TagResource", SP_STACK, {"cloudformation:CreateAction": create_action})
+    assert not allowing(user, "cloudformation:TagResource", SP_STACK)  # TagResource on its own
+    assert not allowing(user, "cloudformation:UntagResource", SP_STACK)
+    assert not allowing(user, "cloudformation:TagResource", SC_STACK, {"cloudformation:CreateAction": "CreateStack"})
+    # Nothing else on the stacks: no change sets, stack policies or rollbacks around the role condition.
+    for action in ("cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet", "cloudformation:SetStackPolicy",
+                   "cloudformation:ContinueUpdateRollback", "cloudformation:RollbackStack",
+                   "cloudformation:UpdateTerminationProtection", "cloudformation:CreateStackSet"):
+        assert not allowing(user, action, SP_STACK, WITH_THE_LAUNCH_ROLE), action
+    assert allowing(user, "cloudformation:GetTemplateSummary", "*") == ["ReadTemplateSummaries"]
+
+
+def test_studio_users_manage_projects_in_their_account(user):
+    project = arn("sagemaker", "project/churn")
+    for action in ("sagemaker:CreateProject", "sagemaker:UpdateProject", "sagemaker:DescribeProject",
+                   "sagemaker:DeleteProject", "sagemaker:AddTags"):
+        assert allowing(user, action, project) == ["SageMakerProjects"], action
+        assert not allowing(user, action, project.replace(ACCOUNT, OTHER)), action
+    for action, resource in (("sagemaker:CreatePipeline", arn("sagemaker", "pipeline/sagemaker-churn")),
+                             ("sagemaker:AddTags", arn("sagemaker", "domain/d-abc")),
+                             ("sagemaker:CreateModelPackageGroup", arn("sagemaker", "model-package-group/x"))):
+        assert not allowing(user, action, resource), action
+
+
+def test_studio_users_read_the_templates_with_their_tags_and_nothing_else(user):
+    for action in ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging"):
+        assert allowing(user, action, TEMPLATE) == ["ReadTemplates"], action
+        for elsewhere in (f"{TEMPLATES}/other/model-build.yaml", f"{TEMPLATES}/model-build.yaml",
+                          f"arn:aws:s3:::{SEED_BUCKET}/{TEMPLATES_PREFIX}model-build.yaml"):
+            assert not allowing(user, action, elsewhere), (action, elsewhere)
+    for action in ("s3:PutObject", "s3:DeleteObject", "s3:PutObjectTagging", "s3:DeleteObjectTagging"):
+        assert not allowing(user, action, TEMPLATE), action
+    assert not any(allowing(user, a, TEMPLATES) for a in ("s3:PutBucketPolicy", "s3:PutBucketCORS"))
+
+
+def test_studio_users_list_the_templates_prefix_only(user):
+    for prefix in (TEMPLATES_PREFIX, f"{TEMPLATES_PREFIX}model"):
+        assert allowing(user, "s3:ListBucket", TEMPLATES, {"s3:prefix": prefix}) == ["ListTemplates"], prefix
+    assert not allowing(user, "s3:ListBucket", TEMPLATES)  # the whole bucket
+    assert not allowing(user, "s3:ListBucket", TEMPLATES, {"s3:prefix": "other/"})
+    assert not allowing(user, "s3:ListBucket", f"arn:aws:s3:::{SEED_BUCKET}", {"s3:prefix": TEMPLATES_PREFIX})
+
+
+@pytest.mark.parametrize(("location", "listed", "not_listed"), [
+    ("s3://templates-bucket/", ["", "a/", "x.yaml"], []),
+    ("s3://templates-bucket/a/", ["a/", "a/x"], ["", "b/", "ab/"]),
+    ("s3://templates-bucket/a/b/c/", ["a/b/c/", "a/b/c/x"], ["a/", "a/b/", "a/b/cd/"]),
+    ("s3://t.b-1/a/b/c/d/", ["a/b/c/d/"], ["a/b/c/", "a/b/c/e/"]),
+])
+def test_every_location_depth_gives_its_own_objects_and_prefix(template, location, listed, not_listed):
+    statements = policy_of(resolve_roles(template, TemplatesLocation=location), "S3TemplatesUserPolicy")
+    bucket, _, prefix = location.removeprefix("s3://").partition("/")
+    assert allowing(statements, "s3:GetObject", f"arn:aws:s3:::{bucket}/{prefix}x.yaml")
+    for value in listed:
+        assert allowing(statements, "s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": value}), value
+    for value in not_listed:
+        assert not allowing(statements, "s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": value}), value
+    if prefix:
+        assert not allowing(statements, "s3:GetObject", f"arn:aws:s3:::{bucket}/x.yaml")
+
+
+@pytest.mark.parametrize(("value", "valid"), [
+    ("", True),
+    ("s3://my-sagemaker-templates/", True),
+    ("s3://my-sagemaker-templates/sagemaker-templates/", True),
+    ("s3://my.templates-1/a/b/c/d/", True),
+    ("s3://my-sagemaker-templates/team_(a)!/v1.2'/", True),
+    ("s3://my-sagemaker-templates", False),  # the trailing / the domain tag value has
+    ("s3://my-sagemaker-templates/sagemaker-templates", False),
+    ("s3://my-sagemaker-templates/a/b/c/d/e/", False),  # deeper than the policy can rebuild
+    ("s3://My_Bucket/templates/", False),
+    ("s3://ab/templates/", False),
+    ("s3://my-sagemaker-templates/*/", False),  # a wildcard would widen the policy
+    ("s3://my-sagemaker-templates//", False),
+    ("https://my-sagemaker-templates.s3.amazonaws.com/templates/", False),
+    ("s3://my-sagemaker-templates/a:b/", False),
+])
+def test_the_templates_location_parameter(template, value, valid):
+    assert bool(re.fullmatch(template["Parameters"]["TemplatesLocation"]["AllowedPattern"], value)) is valid
+
+
+def test_the_user_policy_is_attached_to_the_given_roles_or_only_created(template, resolved):
+    assert resolved["Resources"]["S3TemplatesUserPolicy"]["Properties"]["Roles"] == [STUDIO_ROLE]
+    assert resolved["Outputs"]["S3LaunchRoleArn"] == S3_LAUNCH_ROLE_ARN
+    alone = resolve_roles(template, TemplatesLocation=LOCATION)
+    assert "Roles" not in alone["Resources"]["S3TemplatesUserPolicy"]["Properties"]
+    two = resolve_roles(template, TemplatesLocation=LOCATION, TemplateUserRoleNames=["a", "b"])
+    assert two["Resources"]["S3TemplatesUserPolicy"]["Properties"]["Roles"] == ["a", "b"]
+
+
+def test_what_the_s3_parameters_create(template):
+    def made(**parameters: Any) -> tuple[set[str], set[str]]:
+        out = resolve_roles(template, **parameters)
+        return set(out["Resources"]), set(out["Outputs"])
+
+    base = {"LaunchRole", "PipelineRole"}
+    outputs = {"LaunchRoleName", "LaunchRoleArn", "PipelineRoleName", "PipelineRoleArn"}
+    # By default the S3 launch role, and no user policy (it needs the templates location).
+    assert made() == (base | {"S3LaunchRole"}, outputs | {"S3LaunchRoleArn"})
+    assert made(TemplatesLocation=LOCATION) == (base | {"S3LaunchRole", "S3TemplatesUserPolicy"},
+                                                 outputs | {"S3LaunchRoleArn", "S3TemplatesUserPolicyArn"})
+    assert made(CreateS3LaunchRole="false") == (base, outputs)
+
+
+def broken_rules(template: dict, **parameters: Any) -> list[str]:
+    """The AssertDescriptions CloudFormation would refuse the stack with (the rule functions these
+    rules use: Fn::Not, Fn::Equals, Fn::EachMemberEquals, Ref)."""
+    values = {**{k: p.get("Default") for k, p in template["Parameters"].items()}, **parameters}
+    values["TemplateUserRoleNames"] = values["TemplateUserRoleNames"] or [""]  # a blank list
+
+    def holds(value: Any) -> Any:
+        ((fn, args),) = value.items()
+        if fn == "Ref":
+            return values[args]
+        if fn == "Fn::Not":
+            return not holds(args[0])
+        if fn == "Fn::Equals":
+            left, right = ((holds(a) if isinstance(a, dict) else a) for a in args)
+            return left == right
+        if fn == "Fn::EachMemberEquals":
+            return all(member == args[1] for member in holds(args[0]))
+        raise AssertionError(f"rule function {fn} is not modelled")
+
+    failed = []
+    for rule in template["Rules"].values():
+        if "RuleCondition" in rule and not holds(rule["RuleCondition"]):
+            continue
+        failed += [a["AssertDescription"] for a in rule["Assertions"] if not holds(a["Assert"])]
+    return failed
+
+
+@pytest.mark.parametrize(("parameters", "refused"), [
+    ({}, []),
+    ({"TemplatesLocation": LOCATION}, []),
+    ({"TemplatesLocation": LOCATION, "TemplateUserRoleNames": [STUDIO_ROLE]}, []),
+    ({"CreateS3LaunchRole": "false"}, []),
+    ({"TemplateUserRoleNames": [STUDIO_ROLE]}, ["TemplateUserRoleNames needs TemplatesLocation"]),
+    ({"TemplatesLocation": LOCATION, "CreateS3LaunchRole": "false"}, ["TemplatesLocation needs CreateS3LaunchRole"]),
+    ({"S3LaunchRoleName": LAUNCH_ROLE}, ["S3LaunchRoleName must differ from LaunchRoleName"]),
+    ({"S3LaunchRoleName": LAUNCH_ROLE, "CreateS3LaunchRole": "false"}, []),
+])
+def test_the_s3_parameters_go_together(template, parameters, refused):
+    broken = broken_rules(template, **parameters)
+    assert len(broken) == len(refused) and all(b.startswith(r) for b, r in zip(broken, refused, strict=True)), broken
+
+
 # --- Both roles ------------------------------------------------------------------------------------
 
 
@@ -604,6 +896,13 @@ def test_trust(resolved):
         return sorted(as_list(statement["Principal"]["Service"]))
 
     assert trusted("LaunchRole") == ["servicecatalog.amazonaws.com"]
+    # CloudFormation only (its service role, passed as the project's RoleARN): not the Studio
+    # execution roles, which would then hold the launch role's permissions themselves. No
+    # aws:SourceAccount: CloudFormation documents none for stack service roles, and iam:PassRole
+    # cannot pass the role to another account's stacks.
+    assert trusted("S3LaunchRole") == ["cloudformation.amazonaws.com"]
+    assert "Condition" not in resolved["Resources"]["S3LaunchRole"]["Properties"]["AssumeRolePolicyDocument"][
+        "Statement"][0]
     # Not sagemaker.amazonaws.com: Studio users may pass any role to SageMaker, and this one reaches
     # the target accounts. Not cloudformation.amazonaws.com: the deployer runs the stacks.
     assert trusted("PipelineRole") == ["codebuild.amazonaws.com", "codepipeline.amazonaws.com",
@@ -641,7 +940,7 @@ def test_no_broad_statements(resolved):
     no_resource = _no_resource_actions()
     read = re.compile(r":(describe|list|get|batchget)", re.I)
     on_star = set()
-    for role in ("LaunchRole", "PipelineRole"):
+    for role in POLICIES:
         for statement in policy_of(resolved, role):
             actions = as_list(statement["Action"])
             for action in actions:
@@ -660,11 +959,17 @@ def test_no_broad_statements(resolved):
 def test_names_fit_and_roles_are_tagged(template):
     assert name_violations(template) == []
     assert all(len(v) <= 64 for v in longest_names(template).values())
-    for role in ("LaunchRole", "PipelineRole"):
+    for role in ("LaunchRole", "PipelineRole", "S3LaunchRole"):
         assert template["Resources"][role]["Properties"]["Tags"] == [
             {"Key": "smcat:product", "Value": "project-roles"}]
     params = template["Parameters"]
     assert params["LaunchRoleName"]["Default"] == LAUNCH_ROLE
+    # The S3 launch role: the portfolio's s3_templates.launch_role default, and not the Service
+    # Catalog launch role (a stack keeps its service role for life; the two trust different services).
+    assert params["S3LaunchRoleName"]["Default"] == "SageMakerProjectsS3LaunchRole" != LAUNCH_ROLE
+    assert params["CreateS3LaunchRole"]["Default"] == "true"
+    assert template["Resources"]["S3TemplatesUserPolicy"]["Properties"]["ManagedPolicyName"] == (
+        "sagemaker-projects-s3-templates-user")
     assert params["PipelineRoleName"]["Default"] == PIPELINE_ROLE
     assert PIPELINE_ROLE.startswith("sagemaker-")
     pattern = params["CatalogArtifactBucket"]["AllowedPattern"]
@@ -673,10 +978,15 @@ def test_names_fit_and_roles_are_tagged(template):
         assert not re.fullmatch(pattern, broad), broad
 
 
-def test_the_inline_policies_fit_the_iam_quota(resolved):
-    for role in ("LaunchRole", "PipelineRole"):
-        text = json.dumps(policy_of(resolved, role), separators=(",", ":"))
+def test_the_policies_fit_the_iam_quotas(template):
+    # The longest parameter values (the deepest templates location), resolved.
+    longest = resolve_roles(template, CatalogArtifactKeyArns=[CATALOG_KEY] * 4,
+                            TemplatesLocation="s3://" + "b" * 63 + "/" + "p/" * 4, TemplateUserRoleNames=["r" * 64])
+    for role in ("LaunchRole", "PipelineRole", "S3LaunchRole"):
+        text = json.dumps(policy_of(longest, role), separators=(",", ":"))
         assert len(re.sub(r"\s", "", text)) < 10240 - 500, role  # role inline policies: 10,240 in all
+    text = json.dumps({"Version": "2012-10-17", "Statement": policy_of(longest, "S3TemplatesUserPolicy")})
+    assert len(re.sub(r"\s", "", text)) < 6144  # managed policy size
 
 
 # --- The portfolio and the projects' defaults ---------------------------------------------------------
