@@ -109,25 +109,7 @@ class Executor:
         # as the plan leaves the tags (its portfolio updates come before any share operation)
         ctx.share_checks = {k: dict(v) for k, v in plan.share_checks.items()}
         result = RegionResult(plan.region, warnings=list(plan.problems))
-        writes = plan.writes
-        total = len(writes)
-        for index, action in enumerate(writes, start=1):
-            self.progress.start(index, total, action)
-            try:
-                outcome = self._apply(ctx, action)
-            except (ClientError, BotoCoreError, ActionFailed, OSError) as exc:
-                message = _describe_error(exc)
-                result.failed = ActionOutcome(action, "failed", message)
-                result.remaining = writes[index:]
-                self.progress.finish(index, total, action, "failed", message)
-                break
-            except KeyboardInterrupt:
-                result.failed = ActionOutcome(action, "failed", "interrupted (Ctrl-C)")
-                result.remaining = writes[index:]
-                self.progress.finish(index, total, action, "failed", "interrupted")
-                break
-            result.applied.append(outcome)
-            self.progress.finish(index, total, action, outcome.status, outcome.message)
+        apply_in_order(result, plan.writes, partial(self._apply, ctx), self.progress)
         result.warnings.extend(ctx.warnings)
         return result
 
@@ -563,4 +545,30 @@ class Executor:
 
 def _describe_error(exc: BaseException) -> str:
     return describe_exception(exc)
+
+
+def apply_in_order(
+    result: RegionResult, writes: list[Action], apply: Callable[[Action], ActionOutcome], progress: Progress
+) -> RegionResult:
+    """Applies `writes` one by one (both targets: Service Catalog and S3 templates), stopping at the
+    first failure or Ctrl-C, which `result` records with the writes not attempted."""
+    total = len(writes)
+    for index, action in enumerate(writes, start=1):
+        progress.start(index, total, action)
+        try:
+            outcome = apply(action)
+        except (ClientError, BotoCoreError, ActionFailed, OSError) as exc:
+            message = _describe_error(exc)
+            result.failed = ActionOutcome(action, "failed", message)
+            result.remaining = writes[index:]
+            progress.finish(index, total, action, "failed", message)
+            break
+        except KeyboardInterrupt:
+            result.failed = ActionOutcome(action, "failed", "interrupted (Ctrl-C)")
+            result.remaining = writes[index:]
+            progress.finish(index, total, action, "failed", "interrupted")
+            break
+        result.applied.append(outcome)
+        progress.finish(index, total, action, outcome.status, outcome.message)
+    return result
 

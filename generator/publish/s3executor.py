@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from .aws import Clients, Runtime, describe_exception
-from .executor import ActionFailed, Progress
+from .aws import Clients, Runtime
+from .executor import ActionFailed, Progress, apply_in_order
 from .manifest import Catalog
 from .model import Action, ActionOutcome, RegionResult
 from .s3config import S3Config
@@ -35,26 +33,7 @@ class S3Executor:
 
     def apply_region(self, plan: S3RegionPlan, clients: Clients) -> RegionResult:
         result = RegionResult(plan.label, warnings=list(plan.problems))
-        writes = plan.writes
-        total = len(writes)
-        for index, action in enumerate(writes, start=1):
-            self.progress.start(index, total, action)
-            try:
-                outcome = self._apply(clients, action)
-            except (ClientError, BotoCoreError, ActionFailed, OSError) as exc:
-                message = describe_exception(exc)
-                result.failed = ActionOutcome(action, "failed", message)
-                result.remaining = writes[index:]
-                self.progress.finish(index, total, action, "failed", message)
-                break
-            except KeyboardInterrupt:
-                result.failed = ActionOutcome(action, "failed", "interrupted (Ctrl-C)")
-                result.remaining = writes[index:]
-                self.progress.finish(index, total, action, "failed", "interrupted")
-                break
-            result.applied.append(outcome)
-            self.progress.finish(index, total, action, outcome.status, outcome.message)
-        return result
+        return apply_in_order(result, plan.writes, lambda action: self._apply(clients, action), self.progress)
 
     def _apply(self, clients: Clients, action: Action) -> ActionOutcome:
         handler = getattr(self, f"_{action.resource.replace('-', '_')}_{action.kind}")
