@@ -9,8 +9,9 @@ science account before the first project: per account, or as a StackSet to the d
   `AmazonSageMakerServiceCatalogProductsLaunchRole` cannot create their KMS keys, bucket
   versioning and ownership controls, model package groups or event bus permissions. This role can
   do exactly what those templates' resources need (their CloudFormation handler permissions), on
-  the names they give or, for generated names, on resources tagged with the project id; and read
-  the seed-code zips in the catalog publisher's artifact bucket.
+  the names they give or, for generated names, on resources tagged with the project id, and pass
+  the account's connections tagged `sagemaker=true` to CodePipeline (the CodeConnections mode); and
+  read the seed-code zips in the catalog publisher's artifact bucket.
 * `SageMakerProjectsS3LaunchRole` (`S3LaunchRoleName`, with `CreateS3LaunchRole` true, the
   default): the launch role of projects created from the S3 templates (the portfolio's
   `s3_templates.launch_role`, which Studio users give as the project's Role ARN). CloudFormation
@@ -24,7 +25,8 @@ science account before the first project: per account, or as a StackSet to the d
   `TemplateUserRoleNames`, or only created.
 * `sagemaker-projects-pipeline-role` (`PipelineRoleName`): what the deploy projects' CodeBuild
   and CodePipeline run as by default (the AWS-managed UseRole has no sts:AssumeRole and no
-  StackSets permissions): pipeline artifacts, CodeCommit and CodeBuild, SageMaker Pipelines and
+  StackSets permissions): pipeline artifacts, CodeCommit or a CodeConnections connection (tagged
+  `sagemaker=true`) and CodeBuild, SageMaker Pipelines and
   the model registry, StackSets named sagemaker-* holding endpoint resources only, and assuming
   `sagemaker-*-deployer` / `sagemaker-role-*` in the target accounts (target-account-bootstrap's
   roles, whose `PipelineRoleName` must name this role).
@@ -161,6 +163,11 @@ def template() -> Template:
         AssumeRolePolicyDocument=policy_document(projectroles.service_trust(*projectroles.LAUNCH_SERVICES)),
         Policies=[iam.Policy(PolicyName="sagemaker-project-pipelines", PolicyDocument=policy_document(
             *projectroles.pipeline_sources_and_builds(),
+            *projectroles.pipeline_connections(),
+            # The CodeConnections seeding build (when a deploy project's CodeBuildRole is this role)
+            # reads the seed zip where the launch roles read it for CodeCommit.
+            *projectroles.seed_reads("CatalogArtifactBucket", "CatalogArtifactKeyArns", "HasCatalogKeys"),
+            *projectroles.template_location_reads(LOCATION, f"Has{LOCATION}"),
             *projectroles.pipeline_artifacts(),
             *projectroles.pipeline_sagemaker("ExecutionRoleNamePattern"),
             *projectroles.pipeline_cross_account(),

@@ -20,6 +20,10 @@
 * The **pipeline role**: what the projects' CodeBuild, CodePipeline and EventBridge run as where
   the AWS-managed `AmazonSageMakerServiceCatalogProductsUseRole` cannot do the job: it has no
   `sts:AssumeRole` (cross-account deploy and test) and no StackSets permissions.
+* **CodeConnections** (projects on GitHub, GitLab or Bitbucket): the launch roles pass the
+  account's connections to CodePipeline only; the pipeline role uses them (the pipelines' source
+  actions, the seeding build). Only connections tagged `sagemaker=true`, as in the AWS-managed
+  project roles' own statements. See `pass_connections` and `pipeline_connections`.
 
 Statements are plain dicts (see generator/blocks/policy.py). Every `Resource: "*"` is an action
 without resource-level permissions or a read; each says why.
@@ -136,7 +140,10 @@ def project_resources(pipeline_role_arn: Any) -> list[Statement]:
         *project_buckets(),
         *project_cicd(),
         *project_model_groups(),
+        *project_code_repositories(),
+        *project_functions(),
         *pass_project_roles(pipeline_role_arn),
+        *pass_connections(),
     ]
 
 
@@ -243,12 +250,108 @@ def project_model_groups() -> list[Statement]:
     ]
 
 
+def project_code_repositories() -> list[Statement]:
+    """`AWS::SageMaker::CodeRepository` (CodeConnections mode: Studio shows the user's repository),
+    named sagemaker-<name>-<id>-...; its handler permissions, on the code-repository resource type
+    (Service Authorization Reference, Amazon SageMaker: CreateCodeRepository, UpdateCodeRepository,
+    DeleteCodeRepository, DescribeCodeRepository, AddTags, DeleteTags and ListTags all take it)."""
+    return [
+        allow("ProjectCodeRepositories", [
+            "sagemaker:CreateCodeRepository", "sagemaker:UpdateCodeRepository", "sagemaker:DeleteCodeRepository",
+            "sagemaker:DescribeCodeRepository", "sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags",
+        ], arn("sagemaker", "code-repository/sagemaker-*")),
+    ]
+
+
+# Roles that trust Lambda among those the templates name: the UseRole (its trust policy admits
+# lambda.amazonaws.com, as AWS creates it) and the split Lambda role of newer accounts. Never the
+# pipeline role, which reaches the target accounts and trusts no Lambda.
+LAMBDA_PROJECT_ROLES = [
+    "service-role/AmazonSageMakerServiceCatalogProductsUseRole",
+    "service-role/AmazonSageMakerServiceCatalogProductsLambdaRole",
+]
+
+
+def project_functions() -> list[Statement]:
+    """The CodeConnections mode's seeding (generator/blocks/seeding.py): a Lambda function named
+    sagemaker-<id>-...-seed behind a custom resource, and its log group /aws/lambda/<function>.
+    The handler permissions of AWS::Lambda::Function and AWS::Logs::LogGroup for the properties
+    the templates set (inline code, no VPC, file system, layers, code signing or KMS key);
+    lambda:InvokeFunction: CloudFormation invokes a custom resource's function with the stack's
+    credentials, this role's."""
+    functions = arn("lambda", "function:sagemaker-*")
+    return [
+        allow("ProjectFunctions", [
+            "lambda:CreateFunction", "lambda:GetFunction", "lambda:DeleteFunction", "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration", "lambda:PublishVersion", "lambda:TagResource",
+            "lambda:UntagResource", "lambda:PutFunctionConcurrency", "lambda:DeleteFunctionConcurrency",
+            "lambda:GetFunctionCodeSigningConfig", "lambda:GetRuntimeManagementConfig",
+            "lambda:PutRuntimeManagementConfig", "lambda:GetFunctionRecursionConfig",
+            "lambda:PutFunctionRecursionConfig", "lambda:GetFunctionScalingConfig", "lambda:PutFunctionScalingConfig",
+            "lambda:InvokeFunction",
+        ], functions),
+        allow("ProjectFunctionLogs", [
+            "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy",
+            "logs:TagResource", "logs:UntagResource", "logs:ListTagsForResource", "logs:GetDataProtectionPolicy",
+        ], arn("logs", "log-group:/aws/lambda/sagemaker-*")),
+        # Read-only, no resource type (the log group handlers describe them).
+        allow("DescribeLogGroups", [
+            "logs:DescribeLogGroups", "logs:DescribeIndexPolicies", "logs:DescribeResourcePolicies",
+        ], "*"),
+    ]
+
+
+# --- CodeConnections ----------------------------------------------------------------------------
+
+# A connection's ARN has either service prefix: codeconnections (created since July 2024) or the
+# older codestar-connections; each is authorized by the action of its own prefix ("When specifying
+# a resource in the IAM policy, the service prefix needs to match that of the resource", Developer
+# Tools console user guide, Identity and access management for AWS CodeConnections). Both forms are
+# valid in the products' CodeConnectionArn.
+CONNECTION_PREFIXES = ("codeconnections", "codestar-connections")
+# The tag the AWS-managed project roles require on a connection before they use it
+# (AmazonSageMakerServiceCatalogProductsCodePipelineServiceRolePolicy and ...CodeBuildServiceRolePolicy:
+# UseConnection with StringEqualsIgnoreCase aws:ResourceTag/sagemaker = true; tests/hub/managed_policies.py).
+# The connection resource type supports aws:ResourceTag/${TagKey} (Service Authorization Reference).
+CONNECTION_TAG = {"StringEqualsIgnoreCase": {"aws:ResourceTag/sagemaker": "true"}}
+# Services a connection may be passed to: codeconnections:PassedToService takes codeguru-reviewer,
+# codepipeline.amazonaws.com and proton.amazonaws.com (Developer Tools console user guide, AWS
+# CodeConnections permissions reference, "Passing a connection to a service"); CodeBuild is not one
+# (a CodeBuild project's CODECONNECTIONS source is used by its service role: GetConnectionToken).
+CONNECTION_SERVICES = ["codepipeline.amazonaws.com"]
+
+
+def connections(account: str = "${AWS::AccountId}") -> list[Sub]:
+    """This account's connections, in both ARN forms (any region: a pipeline may use a connection of
+    another region)."""
+    return [arn(prefix, "connection/*", account=account) for prefix in CONNECTION_PREFIXES]
+
+
+def pass_connections() -> list[Statement]:
+    """CreatePipeline/UpdatePipeline with a CodeStarSourceConnection action pass its connection
+    (codestar-connections:PassConnection is a handler permission of AWS::CodePipeline::Pipeline):
+    the account's connections tagged sagemaker=true, to CodePipeline only. One statement per prefix,
+    each with its own PassedToService key (PassConnection's condition key in the Service Authorization
+    Reference, for codeconnections and codestar-connections alike), as AWS's managed policy
+    AWSProtonDeveloperAccess does; the AWS-managed SageMaker launch role's policy passes connections
+    to codepipeline.amazonaws.com the same way."""
+    return [
+        allow(f"Pass{name}ToCodePipeline", [f"{prefix}:PassConnection"], connections(),
+              {"StringEquals": {f"{prefix}:PassedToService": CONNECTION_SERVICES}, **CONNECTION_TAG})
+        for prefix, name in zip(CONNECTION_PREFIXES, ("CodeConnections", "CodeStarConnections"), strict=True)
+    ]
+
+
 def pass_project_roles(pipeline_role_arn: Any) -> list[Statement]:
     """The roles the templates' CodeBuild projects, pipelines and rules run as, to those services only."""
     roles = [arn("iam", f"role/{MANAGED_PROJECT_ROLES}", region=""), pipeline_role_arn]
     return [
         allow("PassProjectRoles", ["iam:PassRole"], roles,
               {"StringEquals": {"iam:PassedToService": LAUNCH_SERVICES}}),
+        # The seeding function's role (CodeConnections mode): only the roles that trust Lambda.
+        allow("PassProjectRolesToLambda", ["iam:PassRole"],
+              [arn("iam", f"role/{role}", region="") for role in LAMBDA_PROJECT_ROLES],
+              {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}),
         # The pipeline handlers read the role they pass.
         allow("ReadProjectRoles", ["iam:GetRole"], roles),
     ]
@@ -366,6 +469,25 @@ def pipeline_sources_and_builds() -> list[Statement]:
             arn("logs", "log-group:/aws/codebuild/sagemaker-*"),
             arn("logs", "log-group:/aws/codebuild/sagemaker-*:log-stream:*"),
         ]),
+    ]
+
+
+def pipeline_connections() -> list[Statement]:
+    """The account's connections tagged sagemaker=true (the AWS-managed project roles' condition):
+    * UseConnection: a pipeline's CodeStarSourceConnection source action (CodePipeline user guide:
+      the service role needs UseConnection on the connection). Its documented condition keys
+      (FullRepositoryId, BranchName, OwnerId, RepositoryName, ProviderAction,
+      ProviderPermissionsRequired) name one repository or provider call; the repository is a
+      per-project parameter, and the permissions reference recommends plain UseConnection "unless
+      your access control requirements require different permissions", as the provider calls a
+      feature makes may change: not used.
+    * GetConnectionToken and GetConnection: a CodeBuild project whose source uses the connection
+      (the seeding build) runs as its service role, which needs both (CodeBuild user guide,
+      "GitHub App connections", step 2)."""
+    return [
+        allow("UseConnections", [f"{prefix}:{action}" for prefix in CONNECTION_PREFIXES
+                                 for action in ("UseConnection", "GetConnectionToken", "GetConnection")],
+              connections(), CONNECTION_TAG),
     ]
 
 
