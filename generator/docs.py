@@ -184,6 +184,10 @@ def _action(action: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     text, deploys = provider, None
     if provider == "CodeCommit":
         text = f"CodeCommit `{_text(config.get('RepositoryName', ''), names)}` branch `{config.get('BranchName', '')}`"
+    elif provider == "CodeStarSourceConnection":
+        text = (f"the repository `{_text(config.get('FullRepositoryId', ''), names)}` branch "
+                f"`{_text(config.get('BranchName', ''), names)}` through the connection (RepositoryProvider "
+                "CodeConnections)")
     elif provider == "Manual":
         text = "manual approval in CodePipeline" + (f": {config['CustomData']}" if config.get("CustomData") else "")
     elif provider == "CloudFormation" and config.get("StackName"):
@@ -206,6 +210,17 @@ def _action(action: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     return {"name": action.get("Name", ""), "text": text, "deploys": deploys}
 
 
+def _alternatives(item: Any) -> list[dict[str, Any]]:
+    """The actions an item of a stage may be: both branches of an Fn::If (the source action of a
+    template that takes CodeCommit or CodeConnections), none for AWS::NoValue."""
+    if isinstance(item, dict) and set(item) == {"Fn::If"}:
+        _, yes, no = item["Fn::If"]
+        return _alternatives(yes) + _alternatives(no)
+    if item == {"Ref": "AWS::NoValue"}:
+        return []
+    return [item]
+
+
 def _pipelines(template: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
     resources, outputs = template.get("Resources", {}), template.get("Outputs", {})
     rules = [r.get("Properties", {}) for r in resources.values() if r["Type"] == "AWS::Events::Rule"]
@@ -218,7 +233,8 @@ def _pipelines(template: dict[str, Any], names: dict[str, str]) -> list[dict[str
             if any(rid in _refs(target.get("Arn")) for target in rule.get("Targets", []))
         ]
         stages = [
-            {"name": s.get("Name", ""), "actions": [_action(a, names) for a in s.get("Actions", [])]}
+            {"name": s.get("Name", ""),
+             "actions": [_action(a, names) for item in s.get("Actions", []) for a in _alternatives(item)]}
             for s in resource.get("Properties", {}).get("Stages", [])
         ]
         found.append({

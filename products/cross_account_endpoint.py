@@ -11,7 +11,7 @@ two accounts.
 
 from troposphere import And, Equals, GetAtt, If, Not, Output, Ref, Sub, Template
 
-from generator.blocks import cicd, crossaccount, keys
+from generator.blocks import cicd, crossaccount, keys, source
 from generator.blocks.policy import KEY_READ, bucket_read_for_accounts, key_use_for
 from generator.blocks.project import (
     PIPELINE_ROLE,
@@ -47,6 +47,7 @@ def template() -> Template:
     # --- Parameters: what Studio fills in, the model group, the two accounts and their roles.
     name, project_id = t.add_parameter(project_parameters())
     t.add_parameter(seed_parameters(SEED))
+    source.add_source_choice(t)
     t.add_parameter(crossaccount.group_parameter(
         "SageMakerModelPackageGroupName",
         "Model package group whose approved versions are deployed: a name in this account, or the ARN of a "
@@ -86,6 +87,7 @@ def template() -> Template:
         "Target accounts": ["PreProdAccount", "ProdAccount", "DeployerRoleName", "ModelExecutionRoleName",
                             "TestRoleName"],
         "Deployment region": ["DeploymentRegion", "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn"],
+        "Source repository": list(source.PARAMETERS),
         "Roles": ["CodeBuildRole", "CodePipelineRole", "EventsRole"],
         "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
     })
@@ -125,6 +127,7 @@ def template() -> Template:
     key, _ = t.add_resource(encryption_key(
         "ArtifactKey", "Encrypts the cross-account model-deploy artifacts of a SageMaker project.", tags,
         key_use_for(roles, sid="ProjectRolesUseKey"),
+        source.pipeline_role_uses_key(),
         key_use_for(targets, KEY_READ, sid="TargetAccountsDecrypt"),
         # The key may also encrypt the endpoints' volumes (KmsKeyArn of a stage config): the
         # deployer's CreateEndpointConfig has SageMaker create a grant for the instances
@@ -150,7 +153,11 @@ def template() -> Template:
     repository = t.add_resource(seeded_repository(
         "ModelDeployRepository", project_name("modeldeploy"),
         "Model deployment code of a SageMaker project (endpoint template, stage configs).", SEED, tags,
+        condition=source.USES_CODECOMMIT,
     ))
+    t.add_resource(source.studio_repository("ModelDeployCodeRepository", "modeldeploy", tags))
+    seeding_role = source.connection_role(t, "CodeBuildRole")
+    t.add_resource(source.seed_resources("ModelDeploy", SEED, seeding_role, tags, key=GetAtt(key, "Arn")))
 
     # --- Build: find the newest approved model package, write each stage's TemplateConfiguration.
     build = t.add_resource(cicd.build_project(
@@ -183,9 +190,10 @@ def template() -> Template:
     # --- Pipeline: source -> build -> preprod account -> test -> approval -> prod account.
     region = If("DeploysToOtherRegion", Ref("DeploymentRegion"), Ref("AWS::NoValue"))
     deploy_pipeline = t.add_resource(cicd.pipeline(
-        "ModelDeployPipeline", project_name("modeldeploy"), roles[1], bucket, key,
+        "ModelDeployPipeline", project_name("modeldeploy"), source.connection_role(t, "CodePipelineRole"),
+        bucket, key,
         [
-            cicd.codecommit_source(repository, "SourceArtifact"),
+            source.source_stage(repository),
             cicd.stage("Build", cicd.codebuild_action(
                 "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"])),
             cicd.stage("DeployPreProd", crossaccount.cloudformation_deploy(
@@ -201,6 +209,8 @@ def template() -> Template:
         tags,
         # A pending approval must not hold up newer approvals: the newest execution wins.
         execution_mode=cicd.SUPERSEDED,
+        # CodeConnections: pushes to the branch only (a pull request must not deploy endpoints).
+        triggers=source.triggers(pull_requests=False),
     ))
     crossaccount.artifact_store_in_region(
         deploy_pipeline, "DeploysToOtherRegion", "DeploymentRegion",
@@ -215,18 +225,18 @@ def template() -> Template:
         cicd.model_package_state_pattern([group_name], ["Approved", "Rejected"]),
         deploy_pipeline, roles[2], tags,
     ))
-    t.add_resource(cicd.start_pipeline_rule(
+    push_rule = t.add_resource(cicd.start_pipeline_rule(
         "ModelDeployTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-modeldeploy"),
         "Starts the model-deploy pipeline on pushes to main.",
         cicd.branch_push_pattern(repository), deploy_pipeline, roles[2], tags,
     ))
+    push_rule.Condition = source.USES_CODECOMMIT
 
     # --- Outputs
     t.add_output([
         Output("ArtifactBucketName", Description="Bucket for pipeline artifacts.", Value=Ref(bucket)),
         Output("ArtifactKeyArn", Description="KMS key encrypting the artifacts.", Value=GetAtt(key, "Arn")),
-        Output("ModelDeployRepositoryCloneUrl", Description="HTTPS clone URL of the model-deploy repository.",
-               Value=GetAtt(repository, "CloneUrlHttp")),
+        *source.repository_outputs("ModelDeploy", repository),
         Output("ModelDeployPipelineName", Description="CodePipeline that deploys approved models.",
                Value=Ref(deploy_pipeline)),
         Output("ModelPackageGroupName", Description="Name of the model package group the pipeline follows.",
@@ -248,6 +258,13 @@ PRODUCT = Product(
     seedcode=(SEED,),
     template=template,
     after_create={
+        "repository": "With `RepositoryProvider` `CodeConnections` there is no CodeCommit repository: the project "
+        "uses your GitHub, GitLab or Bitbucket repository `RepositoryFullName` through the connection "
+        "`CodeConnectionArn` (output `ModelDeployRepositoryUrl`; Studio lists it as the code repository "
+        "`sagemaker-<project id>-modeldeploy`). The project pushes the seed code to its `RepositoryBranch` "
+        "when it is created (only if that branch has no commits), and the pipeline starts on pushes to that "
+        "branch (not on pull requests) and on model approvals as above (pipeline triggers instead of an "
+        "EventBridge rule).",
         "endpoint": "The preprod account gets the endpoint `<project name>-<project id>-staging` and the prod account "
         "`<project name>-<project id>-prod` (from the repository's `endpoint-config-template.yml` and stage configs), "
         "in `DeploymentRegion` (blank: this region): SageMaker console **Inference → Endpoints** of that account, "

@@ -17,7 +17,7 @@ StackSet execution roles (stacksets-exec-*) that create the models.
 
 from troposphere import And, Equals, GetAtt, If, Join, Not, Or, Output, Parameter, Ref, Sub, Template
 
-from generator.blocks import cicd, crossaccount, hub, registry
+from generator.blocks import cicd, crossaccount, hub, registry, source
 from generator.blocks.policy import (
     BUCKET_READ,
     KEY_READ,
@@ -54,6 +54,7 @@ def template() -> Template:
     # --- Parameters: what Studio fills in, the roles the pipelines run as, optional sharing.
     name, project_id = t.add_parameter(project_parameters())
     t.add_parameter(seed_parameters(SEED))
+    source.add_source_choice(t)
     execution_role = t.add_parameter(role_parameter("SageMakerExecutionRole", "SageMaker Pipeline steps run as"))
     build_role = t.add_parameter(role_parameter("CodeBuildRole", "CodeBuild runs as"))
     pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
@@ -135,6 +136,7 @@ def template() -> Template:
                 "HubModelPackageGroupName",
                 hub.HUB_NAME,
             ],
+            "Source repository": list(source.PARAMETERS),
             "Roles": ["SageMakerExecutionRole", "CodeBuildRole", "CodePipelineRole", "EventsRole"],
             "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
         },
@@ -211,6 +213,7 @@ def template() -> Template:
             "Encrypts the model-build artifacts of a SageMaker project.",
             tags,
             key_use_for(roles, sid="ProjectRolesUseKey"),
+        source.pipeline_role_uses_key(),
             when(
                 "HasDeploymentAccounts",
                 key_use_for(Ref(deployment_accounts), KEY_READ, sid="DeploymentAccountsDecrypt"),
@@ -329,7 +332,8 @@ def template() -> Template:
         group_name,
     )
 
-    # --- Source: the seeded model-build repository.
+    # --- Source: the seeded model-build repository in CodeCommit, or the user's GitHub, GitLab or
+    # Bitbucket repository (seeded through the connection, listed in Studio as a code repository).
     repository = t.add_resource(
         seeded_repository(
             "ModelBuildRepository",
@@ -337,8 +341,12 @@ def template() -> Template:
             "Model building code of a SageMaker project (a SageMaker Pipeline).",
             SEED,
             tags,
+            condition=source.USES_CODECOMMIT,
         )
     )
+    t.add_resource(source.studio_repository("ModelBuildCodeRepository", "modelbuild", tags))
+    seeding_role = source.connection_role(t, "CodeBuildRole")
+    t.add_resource(source.seed_resources("ModelBuild", SEED, seeding_role, tags, key=GetAtt(key, "Arn")))
 
     # --- Build: CodeBuild upserts and starts the SageMaker Pipeline.
     pipeline_name = project_name()
@@ -375,17 +383,20 @@ def template() -> Template:
         cicd.pipeline(
             "ModelBuildPipeline",
             project_name("modelbuild"),
-            roles[2],
+            source.connection_role(t, "CodePipelineRole"),
             bucket,
             key,
             [
-                cicd.codecommit_source(repository, "SourceArtifact"),
+                source.source_stage(repository),
                 cicd.stage("Build", cicd.codebuild_action("BuildAndRunSageMakerPipeline", build, ["SourceArtifact"])),
             ],
             tags,
+            # CodeConnections: pushes to the branch and pull requests into it (a pull request's
+            # build shows whether its pipeline still runs before it is merged).
+            triggers=source.triggers(pull_requests=True),
         )
     )
-    t.add_resource(
+    push_rule = t.add_resource(
         cicd.start_pipeline_rule(
             "ModelBuildTrigger",
             Sub(f"sagemaker-${{{PROJECT_ID}}}-modelbuild"),
@@ -396,17 +407,14 @@ def template() -> Template:
             tags,
         )
     )
+    push_rule.Condition = source.USES_CODECOMMIT
 
     # --- Outputs
     t.add_output(
         [
             Output("ArtifactBucketName", Description="Bucket for pipeline artifacts and models.", Value=Ref(bucket)),
             Output("ArtifactKeyArn", Description="KMS key encrypting the artifacts.", Value=GetAtt(key, "Arn")),
-            Output(
-                "ModelBuildRepositoryCloneUrl",
-                Description="HTTPS clone URL of the model-build repository.",
-                Value=GetAtt(repository, "CloneUrlHttp"),
-            ),
+            *source.repository_outputs("ModelBuild", repository),
             Output(
                 "ModelBuildPipelineName",
                 Description="CodePipeline that runs the model build.",
@@ -437,6 +445,12 @@ PRODUCT = Product(
     seedcode=(SEED,),
     template=template,
     after_create={
+        "repository": "With `RepositoryProvider` `CodeConnections` there is no CodeCommit repository: the project "
+        "uses your GitHub, GitLab or Bitbucket repository `RepositoryFullName` through the connection "
+        "`CodeConnectionArn` (output `ModelBuildRepositoryUrl`; Studio lists it as the code repository "
+        "`sagemaker-<project id>-modelbuild`). The project pushes the seed code to its `RepositoryBranch` "
+        "when it is created (only if that branch has no commits), and the pipeline starts on pushes to that "
+        "branch and on pull requests into it (pipeline triggers instead of an EventBridge rule).",
         "push": "The build runs `run-pipeline` (the repository's `codebuild-buildspec.yml`): it creates or updates the "
         "SageMaker Pipeline `sagemaker-<project name>-<project id>` (output `SageMakerPipelineName`; in Studio under "
         "**Pipelines**) and waits for its execution: preprocess, train, evaluate, and register the model if its MSE "

@@ -18,9 +18,9 @@ hub group's ARN (model-registry-hub: list the OUs in `WorkloadOrganizationalUnit
 here would stay empty: model-build registers into its own group or the hub's, never another's.
 """
 
-from troposphere import GetAtt, Output, Ref, Sub, Template
+from troposphere import Output, Ref, Sub, Template
 
-from generator.blocks import cicd, crossaccount, keys, stacksets
+from generator.blocks import cicd, crossaccount, keys, source, stacksets
 from generator.blocks.policy import key_use_for
 from generator.blocks.project import (
     PIPELINE_ROLE,
@@ -53,6 +53,7 @@ def template() -> Template:
     # --- Parameters: what Studio fills in, the organization and OUs, the target roles, the model.
     name, project_id = t.add_parameter(project_parameters())
     t.add_parameter(seed_parameters(SEED))
+    source.add_source_choice(t)
     t.add_parameter(crossaccount.organization_id_parameter())
     t.add_parameter(crossaccount.ou_parameter(
         "OrganizationalUnitStagingId", "OU (ou-...) whose accounts get the staging endpoint."))
@@ -90,6 +91,7 @@ def template() -> Template:
                             "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName", "TestRoleName",
                             "StackSetCallAs"],
         "Model registry and encryption": ["SageMakerModelPackageGroupName", "KmsKeyArn"],
+        "Source repository": list(source.PARAMETERS),
         "Roles": ["CodeBuildRole", "CodePipelineRole", "EventsRole"],
         "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
     })
@@ -109,6 +111,7 @@ def template() -> Template:
     key, alias = t.add_resource(encryption_key(
         "ArtifactKey", "Encrypts the model-deploy artifacts and models of a SageMaker project.", tags,
         key_use_for(roles, sid="ProjectRolesUseKey"),
+        source.pipeline_role_uses_key(),
         crossaccount.only_roles(
             crossaccount.key_read_for_org_paths("OrganizationId", target_ous, sid="TargetOUsDecrypt"),
             *execution_roles,
@@ -144,7 +147,11 @@ def template() -> Template:
     repository = t.add_resource(seeded_repository(
         "ModelDeployRepository", project_name("modeldeploy"),
         "Model deployment code of a SageMaker project (endpoint template, stage configs, tests).", SEED, tags,
+        condition=source.USES_CODECOMMIT,
     ))
+    t.add_resource(source.studio_repository("ModelDeployCodeRepository", "modeldeploy", tags))
+    seeding_role = source.connection_role(t, "CodeBuildRole")
+    t.add_resource(source.seed_resources("ModelDeploy", SEED, seeding_role, tags, key=key_arn))
 
     # --- Build: find the newest approved model package, write each stage's parameter files.
     build = t.add_resource(cicd.build_project(
@@ -188,9 +195,10 @@ def template() -> Template:
     # --- Pipeline: source -> build -> staging OU -> test -> approval -> prod OU. The build's
     # artifact carries everything the later steps run (template, parameters, scripts, buildspecs).
     deploy_pipeline = t.add_resource(cicd.pipeline(
-        "ModelDeployPipeline", project_name("modeldeploy"), roles[1], bucket, key,
+        "ModelDeployPipeline", project_name("modeldeploy"), source.connection_role(t, "CodePipelineRole"),
+        bucket, key,
         [
-            cicd.codecommit_source(repository, "SourceArtifact"),
+            source.source_stage(repository),
             cicd.stage("Build", cicd.codebuild_action(
                 "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"])),
             cicd.stage("DeployStaging", cicd.codebuild_action(
@@ -209,6 +217,8 @@ def template() -> Template:
         tags,
         # A pending approval must not hold up newer approvals: the newest execution wins.
         execution_mode=cicd.SUPERSEDED,
+        # CodeConnections: pushes to the branch only (a pull request must not deploy endpoints).
+        triggers=source.triggers(pull_requests=False),
     ))
     keys.use_key_for_pipeline(deploy_pipeline, key_arn)
 
@@ -220,19 +230,19 @@ def template() -> Template:
         cicd.model_package_state_pattern([group_name], ["Approved", "Rejected"]),
         deploy_pipeline, roles[2], tags,
     ))
-    t.add_resource(cicd.start_pipeline_rule(
+    push_rule = t.add_resource(cicd.start_pipeline_rule(
         "ModelDeployTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-modeldeploy"),
         "Starts the model-deploy pipeline on pushes to main.",
         cicd.branch_push_pattern(repository), deploy_pipeline, roles[2], tags,
     ))
+    push_rule.Condition = source.USES_CODECOMMIT
 
     # --- Outputs
     t.add_output([
         Output("ArtifactBucketName", Description="Bucket for pipeline artifacts and models (readable by the OUs).",
                Value=Ref(bucket)),
         Output("ArtifactKeyArn", Description="KMS key encrypting the artifacts.", Value=key_arn),
-        Output("ModelDeployRepositoryCloneUrl", Description="HTTPS clone URL of the model-deploy repository.",
-               Value=GetAtt(repository, "CloneUrlHttp")),
+        *source.repository_outputs("ModelDeploy", repository),
         Output("ModelDeployPipelineName", Description="CodePipeline that deploys approved models.",
                Value=Ref(deploy_pipeline)),
         Output("ModelPackageGroupName", Description="Model package group whose approved versions are deployed.",
@@ -255,6 +265,13 @@ PRODUCT = Product(
     seedcode=(SEED,),
     template=template,
     after_create={
+        "repository": "With `RepositoryProvider` `CodeConnections` there is no CodeCommit repository: the project "
+        "uses your GitHub, GitLab or Bitbucket repository `RepositoryFullName` through the connection "
+        "`CodeConnectionArn` (output `ModelDeployRepositoryUrl`; Studio lists it as the code repository "
+        "`sagemaker-<project id>-modeldeploy`). The project pushes the seed code to its `RepositoryBranch` "
+        "when it is created (only if that branch has no commits), and the pipeline starts on pushes to that "
+        "branch (not on pull requests) and on model approvals as above (pipeline triggers instead of an "
+        "EventBridge rule).",
         "endpoint": "Each account of the OU gets the endpoint `<project name>-<project id>-<stage>` (`staging` or "
         "`prod`, from the repository's `endpoint-config-template.yml` and stage configs), in this region: SageMaker "
         "console **Inference → Endpoints** of that account, or `aws sagemaker describe-endpoint --endpoint-name "

@@ -280,3 +280,21 @@ def test_docs_are_byte_identical_across_builds(catalog, tmp_path):
     docs = {k: v for k, v in tree(first).items() if k.startswith("docs/")}
     assert "docs/index.md" in docs
     assert docs == {k: v for k, v in tree(second).items() if k.startswith("docs/")}
+
+
+def test_the_source_stage_names_both_repository_providers(dist, products):
+    """A template that takes CodeCommit or CodeConnections has its source action in an Fn::If: the
+    page describes both branches, never an empty action."""
+    checked = 0
+    for name in products:
+        resources = template(dist, name)["Resources"].values()
+        parameters = template(dist, name).get("Parameters", {})
+        if "RepositoryProvider" not in parameters or not any(
+                r["Type"] == "AWS::CodePipeline::Pipeline" for r in resources):
+            continue
+        page = (dist / "docs" / f"{name}.md").read_text()
+        source = next(line for line in page.splitlines() if line.startswith("1. **Source**"))
+        assert "CodeCommit `" in source and "through the connection (RepositoryProvider CodeConnections)" in source
+        assert "<RepositoryFullName>" in source and "``" not in source, source
+        checked += 1
+    assert checked >= 3  # model-build and the two deploy products

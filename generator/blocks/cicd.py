@@ -42,26 +42,78 @@ def build_project(
     )
 
 
+def codecommit_action(repository: Any, output: str, branch: str = "main", name: str = "Source") -> codepipeline.Actions:
+    """The repository's branch, started by EventBridge (`branch_push_pattern`) rather than polling."""
+    return codepipeline.Actions(
+        Name=name,
+        ActionTypeId=codepipeline.ActionTypeId(Category="Source", Owner="AWS", Provider="CodeCommit", Version="1"),
+        Configuration={
+            "RepositoryName": GetAtt(repository, "Name"),
+            "BranchName": branch,
+            "PollForSourceChanges": "false",
+        },
+        OutputArtifacts=[codepipeline.OutputArtifacts(Name=output)],
+        RunOrder=1,
+    )
+
+
 def codecommit_source(repository: Any, output: str, branch: str = "main") -> codepipeline.Stages:
     """Source stage: the repository's branch, started by EventBridge rather than polling."""
-    return codepipeline.Stages(
-        Name="Source",
-        Actions=[
-            codepipeline.Actions(
-                Name="Source",
-                ActionTypeId=codepipeline.ActionTypeId(
-                    Category="Source", Owner="AWS", Provider="CodeCommit", Version="1"
-                ),
-                Configuration={
-                    "RepositoryName": GetAtt(repository, "Name"),
-                    "BranchName": branch,
-                    "PollForSourceChanges": "false",
-                },
-                OutputArtifacts=[codepipeline.OutputArtifacts(Name=output)],
-                RunOrder=1,
-            )
-        ],
+    return codepipeline.Stages(Name="Source", Actions=[codecommit_action(repository, output, branch)])
+
+
+def connection_action(
+    connection_arn: Any, full_repository_id: Any, branch: Any, output: str, name: str = "Source"
+) -> codepipeline.Actions:
+    """A GitHub, GitLab or Bitbucket repository through a CodeConnections connection.
+
+    Configuration keys of the `CodeStarSourceConnection` action (CodePipeline user guide,
+    action-reference-CodestarConnectionSource): ConnectionArn, FullRepositoryId (`owner/repo`),
+    BranchName, OutputArtifactFormat (CODE_ZIP, the default, is what every action here reads;
+    CODEBUILD_CLONE_REF only works for CodeBuild). DetectChanges is off: the pipeline's `Triggers`
+    (`git_trigger`) start it ("when a trigger configuration is specified, default change
+    detection for repository and branch commits is disabled", PipelineTriggerDeclaration).
+    """
+    return codepipeline.Actions(
+        Name=name,
+        ActionTypeId=codepipeline.ActionTypeId(
+            Category="Source", Owner="AWS", Provider="CodeStarSourceConnection", Version="1"
+        ),
+        Configuration={
+            "ConnectionArn": connection_arn,
+            "FullRepositoryId": full_repository_id,
+            "BranchName": branch,
+            "OutputArtifactFormat": "CODE_ZIP",
+            "DetectChanges": "false",
+        },
+        OutputArtifacts=[codepipeline.OutputArtifacts(Name=output)],
+        RunOrder=1,
     )
+
+
+# Pull request events that start a build: opened, and new commits pushed to it (CLOSED would run
+# a merged or abandoned head again; the merge itself arrives as a push to the branch).
+PULL_REQUEST_EVENTS = ["OPEN", "UPDATED"]
+
+
+def git_trigger(
+    branch: Any, pull_requests: bool, source_action: str = "Source"
+) -> codepipeline.PipelineTriggerDeclaration:
+    """A V2 pipeline trigger (only for `CodeStarSourceConnection` actions, CloudFormation
+    AWS::CodePipeline::Pipeline GitConfiguration): pushes to `branch` and, with `pull_requests`,
+    pull requests into it opened or updated. CodePipeline offers both filters for every provider
+    it reaches through connections (GitHub, GitLab, Bitbucket: user guide, pipelines-filter)."""
+    git = codepipeline.GitConfiguration(
+        SourceActionName=source_action,
+        Push=[codepipeline.GitPushFilter(Branches=codepipeline.GitBranchFilterCriteria(Includes=[branch]))],
+    )
+    if pull_requests:
+        git.PullRequest = [
+            codepipeline.GitPullRequestFilter(
+                Branches=codepipeline.GitBranchFilterCriteria(Includes=[branch]), Events=PULL_REQUEST_EVENTS
+            )
+        ]
+    return codepipeline.PipelineTriggerDeclaration(ProviderType="CodeStarSourceConnection", GitConfiguration=git)
 
 
 def codebuild_action(
@@ -101,10 +153,13 @@ def pipeline(
     stages: list[codepipeline.Stages],
     tags: Tags,
     execution_mode: str = QUEUED,
+    triggers: Any = None,
 ) -> codepipeline.Pipeline:
-    """A V2 pipeline whose artifacts are encrypted with the customer-managed `key`."""
+    """A V2 pipeline whose artifacts are encrypted with the customer-managed `key`; `triggers`:
+    its `Triggers` (a list, or an Fn::If choosing one), for connection source actions."""
     if execution_mode not in (QUEUED, SUPERSEDED):
         raise ValueError(f"execution_mode must be {QUEUED} or {SUPERSEDED}, not {execution_mode!r}")
+    extra = {} if triggers is None else {"Triggers": triggers}
     return codepipeline.Pipeline(
         logical_id,
         Name=name,
@@ -118,6 +173,7 @@ def pipeline(
         ),
         Stages=stages,
         Tags=tags,
+        **extra,
     )
 
 

@@ -41,10 +41,17 @@ def seed_parameters(*seeds: str) -> list[Parameter]:
 
 
 def seeded_repository(
-    logical_id: str, name: Any, description: str, seed: str, tags: Tags, branch: str = "main"
+    logical_id: str,
+    name: Any,
+    description: str,
+    seed: str,
+    tags: Tags,
+    branch: str = "main",
+    condition: str | None = None,
 ) -> codecommit.Repository:
-    """A repository whose first commit, on `branch`, is the content of the seed zip."""
-    return codecommit.Repository(
+    """A repository whose first commit, on `branch`, is the content of the seed zip; created only
+    when `condition` holds (the CodeCommit choice of `generator/blocks/source.py`), if given."""
+    repository = codecommit.Repository(
         logical_id,
         RepositoryName=name,
         RepositoryDescription=description,
@@ -54,3 +61,6 @@ def seeded_repository(
         ),
         Tags=tags,
     )
+    if condition:
+        repository.Condition = condition
+    return repository

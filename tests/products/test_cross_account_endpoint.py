@@ -3,6 +3,7 @@ deployer role there, a manual approval between them, hub-registry events, names 
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -37,7 +38,18 @@ def template(built):
 
 @pytest.fixture(scope="module")
 def pipeline(template):
-    return one(template, "AWS::CodePipeline::Pipeline")
+    return codecommit_choice(one(template, "AWS::CodePipeline::Pipeline"))
+
+
+def codecommit_choice(pipeline: dict) -> dict:
+    """The pipeline as the default RepositoryProvider (CodeCommit) makes it: the Source action is an
+    Fn::If on UsesCodeCommit (both choices: tests/products/test_source_providers.py)."""
+    pipeline = copy.deepcopy(pipeline)
+    for stage in pipeline["Properties"]["Stages"]:
+        stage["Actions"] = [
+            a["Fn::If"][1] if "Fn::If" in a and a["Fn::If"][0] == "UsesCodeCommit" else a for a in stage["Actions"]
+        ]
+    return pipeline
 
 
 def test_parameters(template):
@@ -226,7 +238,8 @@ def test_names_fit_at_the_longest_name_and_id(template, pipeline):
     names = longest_names(template)
     assert len(names[("ArtifactBucket", "BucketName")]) <= 63
     assert all(len(v) <= 64 for (i, p), v in names.items() if template["Resources"][i]["Type"] == "AWS::Events::Rule")
-    assert all(v.startswith(("sagemaker-", "alias/sagemaker-")) for v in names.values())
+    # The seeding function's log group (CodeConnections) is /aws/lambda/<its name>.
+    assert all(v.startswith(("sagemaker-", "alias/sagemaker-", "/aws/lambda/sagemaker-")) for v in names.values())
     for stage in ("DeployPreProd", "DeployProd"):
         stack = resolve(action(pipeline, stage)["Configuration"]["StackName"], template)
         assert len(stack) <= 128 and re.fullmatch(r"[a-zA-Z][-a-zA-Z0-9]*", stack)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -34,6 +35,17 @@ def one(template, kind):
     found = of_type(template, kind)
     assert len(found) == 1, found
     return next(iter(found.values()))
+
+
+def codecommit_choice(pipeline: dict) -> dict:
+    """The pipeline as the default RepositoryProvider (CodeCommit) makes it: the Source action is an
+    Fn::If on UsesCodeCommit (both choices: tests/products/test_source_providers.py)."""
+    pipeline = copy.deepcopy(pipeline)
+    for stage in pipeline["Properties"]["Stages"]:
+        stage["Actions"] = [
+            a["Fn::If"][1] if "Fn::If" in a and a["Fn::If"][0] == "UsesCodeCommit" else a for a in stage["Actions"]
+        ]
+    return pipeline
 
 
 def statements(document):
@@ -100,7 +112,8 @@ def test_key_is_rotated_and_scoped(template):
     assert deploy["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
     assert policy["HubAccountDecrypts"]["Principal"] == {"AWS": {"Ref": "HubAccountId"}}
     conditions = [s["Fn::If"][0] for s in key["KeyPolicy"]["Statement"] if "Fn::If" in s]
-    assert conditions == ["HasDeploymentAccounts", "HasDeploymentOUs", "UsesHubRegistry", "SyncsToHub"]
+    assert conditions == [
+        "UsesCodeConnections", "HasDeploymentAccounts", "HasDeploymentOUs", "UsesHubRegistry", "SyncsToHub"]
     # Deployment OUs: their endpoints' execution roles decrypt the model data, nobody else there.
     ous = policy["DeploymentOUsDecrypt"]
     assert ous["Principal"] == {"AWS": "*"} and ous["Action"] == ["kms:Decrypt", "kms:DescribeKey"]
@@ -137,7 +150,7 @@ def test_repository_is_seeded_from_the_modelbuild_zip_on_main(template):
 
 
 def test_codebuild_runs_the_sagemaker_pipeline_with_the_seed_contract(template):
-    project = one(template, "AWS::CodeBuild::Project")["Properties"]
+    project = template["Resources"]["ModelBuildProject"]["Properties"]
     assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": "codebuild-buildspec.yml"}
     assert project["EncryptionKey"] == {"Fn::GetAtt": ["ArtifactKey", "Arn"]}
     env = {v["Name"]: v["Value"] for v in project["Environment"]["EnvironmentVariables"]}
@@ -168,7 +181,7 @@ def test_codebuild_runs_the_sagemaker_pipeline_with_the_seed_contract(template):
 
 
 def test_pipeline_runs_source_then_build_with_kms_artifacts(template):
-    pipeline = one(template, "AWS::CodePipeline::Pipeline")["Properties"]
+    pipeline = codecommit_choice(one(template, "AWS::CodePipeline::Pipeline"))["Properties"]
     assert pipeline["ArtifactStore"]["EncryptionKey"] == {"Id": {"Fn::GetAtt": ["ArtifactKey", "Arn"]}, "Type": "KMS"}
     stages = [
         (s["Name"], [(a["ActionTypeId"]["Category"], a["ActionTypeId"]["Provider"]) for a in s["Actions"]])
