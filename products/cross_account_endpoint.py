@@ -217,6 +217,8 @@ def template() -> Template:
         "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn",
     )
 
+    source.push_seed_after(t, "ModelDeploy", deploy_pipeline)
+
     # --- Triggers: a version of the group approved or rejected (here or forwarded by a hub; a
     # rejection redeploys the newest approved version), and pushes to main.
     t.add_resource(cicd.start_pipeline_rule(

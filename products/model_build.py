@@ -396,6 +396,8 @@ def template() -> Template:
             triggers=source.triggers(pull_requests=True),
         )
     )
+    source.push_seed_after(t, "ModelBuild", model_build_pipeline)
+
     push_rule = t.add_resource(
         cicd.start_pipeline_rule(
             "ModelBuildTrigger",

@@ -222,6 +222,8 @@ def template() -> Template:
     ))
     keys.use_key_for_pipeline(deploy_pipeline, key_arn)
 
+    source.push_seed_after(t, "ModelDeploy", deploy_pipeline)
+
     # --- Triggers: a version of the group approved or rejected (redeploys the newest approved
     # one), and pushes to main.
     t.add_resource(cicd.start_pipeline_rule(

@@ -268,6 +268,13 @@ def seed_resources(logical_prefix: str, seed: str, role_arn: Any, tags: Tags, ke
     )
 
 
+def push_seed_after(template: Template, logical_prefix: str, pipeline: Any) -> None:
+    """The seed is pushed once the pipeline exists: its push trigger then starts the first run (a
+    push before the pipeline existed would start nothing, and the pipeline's own first run at
+    creation would find an empty branch)."""
+    template.resources[f"{logical_prefix}SeedCheckin"].DependsOn = [pipeline.title]
+
+
 def connection_role(template: Template, role_parameter: str) -> If:
     """The role a resource that uses the connection runs as: the role parameter's, except that its
     default, the UseRole, becomes project-roles' pipeline role in CodeConnections mode. The UseRole's

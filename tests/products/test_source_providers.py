@@ -373,3 +373,13 @@ def test_a_role_given_for_the_connection_is_kept(templates):
     t = resolved(templates["model-build"], **CODECONNECTIONS, CodePipelineRole="my-pipeline-role")
     [pipeline] = of_type(t, "AWS::CodePipeline::Pipeline").values()
     assert pipeline["Properties"]["RoleArn"] == f"arn:aws:iam::{ACCOUNT}:role/my-pipeline-role"
+
+
+@pytest.mark.parametrize("product", list(PRODUCTS))
+def test_the_seed_is_pushed_once_the_pipeline_exists(templates, product):
+    """The seed's push starts the first run through the pipeline's push trigger, so the check-in
+    waits for the pipeline."""
+    template = templates[product]
+    [checkin] = [v for v in template["Resources"].values() if v["Type"] == "Custom::SeedCheckin"]
+    [pipeline] = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::CodePipeline::Pipeline"]
+    assert pipeline in checkin.get("DependsOn", [])
