@@ -10,7 +10,6 @@ is neither read nor touched.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import importlib
 import io
 import json
@@ -19,7 +18,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import threading
 import types
 import zipfile
 from pathlib import Path
@@ -34,6 +32,7 @@ from generator.blocks import seeding
 from generator.blocks.lambda_function import INLINE_LIMIT, inline_source
 from generator.blocks.project import project_parameters, project_tags
 from generator.seedcode import zip_bytes
+from tests.fakes.cloudformation import response_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 BUCKET, KEY = "seed-bucket", "seedcode/modelbuild-1.0.0.zip"
@@ -504,28 +503,10 @@ def trigger(request):
     return inline_module()
 
 
-class Answers(http.server.BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_PUT(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append({"content_type": self.headers.get("Content-Type"), "body": json.loads(body)})
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_):
-        pass
-
-
 @pytest.fixture
 def cloudformation():
-    Answers.received = []
-    server = http.server.HTTPServer(("127.0.0.1", 0), Answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/response?X-Amz-Signature=abc", Answers.received
-    server.shutdown()
-    server.server_close()
+    with response_endpoint() as endpoint:
+        yield endpoint
 
 
 def event(url, kind="Create", **extra):

@@ -10,11 +10,9 @@ tests/test_domains.py. Every request is checked against the botocore model.
 from __future__ import annotations
 
 import fnmatch
-import http.server
 import importlib
 import json
 import re
-import threading
 import types
 
 import boto3
@@ -27,6 +25,7 @@ from moto.sagemaker.models import SageMakerModelBackend
 
 from generator.blocks.lambda_function import INLINE_LIMIT, inline_source
 from generator.publish.domains import parse_location
+from tests.fakes.cloudformation import response_endpoint
 from tests.hub.service_model import validate_requests
 
 PRODUCT = "s3-templates-domains"
@@ -135,31 +134,10 @@ def tagger(request):
     return real_module() if request.param == "module" else inline_module()
 
 
-class Answers(http.server.BaseHTTPRequestHandler):
-    """CloudFormation's pre-signed response URL: records each PUT (method, headers, body)."""
-
-    received: list[dict] = []
-
-    def do_PUT(self):  # noqa: N802
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.received.append({"path": self.path, "content_type": self.headers.get("Content-Type"),
-                              "body": json.loads(body)})
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_):
-        pass
-
-
 @pytest.fixture
 def cloudformation():
-    Answers.received = []
-    server = http.server.HTTPServer(("127.0.0.1", 0), Answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/response?X-Amz-Signature=abc", Answers.received
-    server.shutdown()
-    server.server_close()
+    with response_endpoint() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
