@@ -260,13 +260,7 @@ PRODUCT = Product(
     seedcode=(SEED,),
     template=template,
     after_create={
-        "repository": "With `RepositoryProvider` `CodeConnections` there is no CodeCommit repository: the project "
-        "uses your GitHub, GitLab or Bitbucket repository `RepositoryFullName` through the connection "
-        "`CodeConnectionArn` (output `ModelDeployRepositoryUrl`; Studio lists it as the code repository "
-        "`sagemaker-<project id>-modeldeploy`). The project pushes the seed code to its `RepositoryBranch` "
-        "when it is created (only if that branch has no commits), and the pipeline starts on pushes to that "
-        "branch (not on pull requests) and on model approvals as above (pipeline triggers instead of an "
-        "EventBridge rule).",
+        "repository": source.after_create_repository("modeldeploy", "ModelDeployRepositoryUrl", deploys=True),
         "endpoint": "The preprod account gets the endpoint `<project name>-<project id>-staging` and the prod account "
         "`<project name>-<project id>-prod` (from the repository's `endpoint-config-template.yml` and stage configs), "
         "in `DeploymentRegion` (blank: this region): SageMaker console **Inference → Endpoints** of that account, "

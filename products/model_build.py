@@ -447,12 +447,7 @@ PRODUCT = Product(
     seedcode=(SEED,),
     template=template,
     after_create={
-        "repository": "With `RepositoryProvider` `CodeConnections` there is no CodeCommit repository: the project "
-        "uses your GitHub, GitLab or Bitbucket repository `RepositoryFullName` through the connection "
-        "`CodeConnectionArn` (output `ModelBuildRepositoryUrl`; Studio lists it as the code repository "
-        "`sagemaker-<project id>-modelbuild`). The project pushes the seed code to its `RepositoryBranch` "
-        "when it is created (only if that branch has no commits), and the pipeline starts on pushes to that "
-        "branch and on pull requests into it (pipeline triggers instead of an EventBridge rule).",
+        "repository": source.after_create_repository("modelbuild", "ModelBuildRepositoryUrl", deploys=False),
         "push": "The build runs `run-pipeline` (the repository's `codebuild-buildspec.yml`): it creates or updates the "
         "SageMaker Pipeline `sagemaker-<project name>-<project id>` (output `SageMakerPipelineName`; in Studio under "
         "**Pipelines**) and waits for its execution: preprocess, train, evaluate, and register the model if its MSE "

@@ -267,13 +267,7 @@ PRODUCT = Product(
     seedcode=(SEED,),
     template=template,
     after_create={
-        "repository": "With `RepositoryProvider` `CodeConnections` there is no CodeCommit repository: the project "
-        "uses your GitHub, GitLab or Bitbucket repository `RepositoryFullName` through the connection "
-        "`CodeConnectionArn` (output `ModelDeployRepositoryUrl`; Studio lists it as the code repository "
-        "`sagemaker-<project id>-modeldeploy`). The project pushes the seed code to its `RepositoryBranch` "
-        "when it is created (only if that branch has no commits), and the pipeline starts on pushes to that "
-        "branch (not on pull requests) and on model approvals as above (pipeline triggers instead of an "
-        "EventBridge rule).",
+        "repository": source.after_create_repository("modeldeploy", "ModelDeployRepositoryUrl", deploys=True),
         "endpoint": "Each account of the OU gets the endpoint `<project name>-<project id>-<stage>` (`staging` or "
         "`prod`, from the repository's `endpoint-config-template.yml` and stage configs), in this region: SageMaker "
         "console **Inference → Endpoints** of that account, or `aws sagemaker describe-endpoint --endpoint-name "

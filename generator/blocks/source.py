@@ -298,3 +298,18 @@ def pipeline_role_uses_key() -> If:
         "Action": KEY_USE,
         "Resource": "*",
     }, Ref("AWS::NoValue"))
+
+
+def after_create_repository(kind: str, output: str, deploys: bool) -> str:
+    """The product page's "where the repository is" text for CodeConnections mode (generator/docs.py):
+    `kind` names the Studio code repository (`modelbuild`, `modeldeploy`), `output` its URL output; a
+    deploy project starts on pushes and model approvals, model-build on pushes and pull requests."""
+    starts = ("on pushes to that branch (not on pull requests) and on model approvals as above"
+              if deploys else "on pushes to that branch and on pull requests into it")
+    return (
+        "With `RepositoryProvider` `CodeConnections` there is no CodeCommit repository: the project uses your "
+        "GitHub, GitLab or Bitbucket repository `RepositoryFullName` through the connection `CodeConnectionArn` "
+        f"(output `{output}`; Studio lists it as the code repository `sagemaker-<project id>-{kind}`). The project "
+        "pushes the seed code to its `RepositoryBranch` when it is created (only if that branch has no commits), and "
+        f"the pipeline starts {starts} (pipeline triggers instead of an EventBridge rule)."
+    )
