@@ -16,6 +16,17 @@ sys.path.insert(0, str(ROOT))
 
 from generator.cli import main  # noqa: E402
 
+# A product whose template troposphere accepts but cfn-lint rejects (a Ref to nothing).
+BROKEN_PRODUCT = (
+    "from troposphere import Ref, Template, s3\n"
+    "from generator.product import Product\n"
+    "def template():\n"
+    "    t = Template()\n"
+    "    t.add_resource(s3.Bucket('B', BucketName=Ref('Missing')))\n"
+    "    return t\n"
+    "PRODUCT = Product(name='broken-bucket', description='d', owner='o', version='0.1.0', template=template)\n"
+)
+
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, load_template, main, tree
+from conftest import BROKEN_PRODUCT, ROOT, load_template, main, tree
 
 from generator.builder import sha256
 
@@ -100,20 +100,8 @@ def test_build_prints_a_table_and_lint_result(catalog, tmp_path, capsys):
     assert row[1] == "1.0.0" and row[-1] == "ok"
 
 
-# A product whose template troposphere accepts but cfn-lint rejects (a Ref to nothing).
-BROKEN_BUCKET = (
-    "from troposphere import Ref, Template, s3\n"
-    "from generator.product import Product\n"
-    "def template():\n"
-    "    t = Template()\n"
-    "    t.add_resource(s3.Bucket('B', BucketName=Ref('Missing')))\n"
-    "    return t\n"
-    "PRODUCT = Product(name='broken-bucket', description='d', owner='o', version='0.1.0', template=template)\n"
-)
-
-
 def test_lint_finding_fails_the_build(catalog, tmp_path, capsys):
-    (catalog / "products" / "broken_bucket.py").write_text(BROKEN_BUCKET)
+    (catalog / "products" / "broken_bucket.py").write_text(BROKEN_PRODUCT)
     assert main(["--root", str(catalog), "build", "--out", str(tmp_path / "d"), "-q"]) == 1
     out = capsys.readouterr().out
     row = next(line.split() for line in out.splitlines() if line.startswith("broken-bucket "))
@@ -374,7 +362,7 @@ def test_manifest_records_a_clean_lint(built):
 
 
 def test_manifest_records_findings_and_a_skipped_lint(catalog, tmp_path, capsys):
-    (catalog / "products" / "broken_bucket.py").write_text(BROKEN_BUCKET)
+    (catalog / "products" / "broken_bucket.py").write_text(BROKEN_PRODUCT)
     out = tmp_path / "dist"
     assert main(["--root", str(catalog), "build", "--out", str(out), "-q"]) == 1
     row = next(line.split() for line in capsys.readouterr().out.splitlines() if line.startswith("broken-bucket "))

@@ -9,7 +9,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from conftest import ROOT, main
+from conftest import BROKEN_PRODUCT, ROOT, main
 
 BAD_TEMPLATE = {
     "AWSTemplateFormatVersion": "2010-09-09",
@@ -200,17 +200,6 @@ def test_jobs_below_one_is_rejected(catalog, tmp_path, capsys, value, reason):
 
 
 # --- lint prints findings as build does, counts on a terminal, plurals -------------------------
-
-
-BROKEN_PRODUCT = (
-    "from troposphere import Ref, Template, s3\n"
-    "from generator.product import Product\n"
-    "def template():\n"
-    "    t = Template()\n"
-    "    t.add_resource(s3.Bucket('B', BucketName=Ref('Missing')))\n"
-    "    return t\n"
-    "PRODUCT = Product(name='broken-bucket', description='d', owner='o', version='0.1.0', template=template)\n"
-)
 
 
 def test_build_and_lint_print_a_finding_the_same_way(catalog, monkeypatch, capsys):

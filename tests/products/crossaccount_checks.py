@@ -3,6 +3,7 @@ pipeline stages, evaluating the intrinsic functions names and conditions are bui
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterator
@@ -108,6 +109,17 @@ def org_paths_condition(*ous: str) -> dict:
 
 
 # --- Pipelines -------------------------------------------------------------------------------
+
+
+def codecommit_choice(pipeline: dict) -> dict:
+    """The pipeline as the default RepositoryProvider (CodeCommit) makes it: the Source action is an
+    Fn::If on UsesCodeCommit (both choices: tests/products/test_source_providers.py)."""
+    pipeline = copy.deepcopy(pipeline)
+    for stage in pipeline["Properties"]["Stages"]:
+        stage["Actions"] = [
+            a["Fn::If"][1] if "Fn::If" in a and a["Fn::If"][0] == "UsesCodeCommit" else a for a in stage["Actions"]
+        ]
+    return pipeline
 
 
 def stage_summary(pipeline: dict) -> list[tuple[str, list[tuple[str, str, str]]]]:

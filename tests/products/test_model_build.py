@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 
 import pytest
 from conftest import load_template
+from crossaccount_checks import codecommit_choice
 
 TAGGED = {
     "AWS::KMS::Key",
@@ -35,17 +35,6 @@ def one(template, kind):
     found = of_type(template, kind)
     assert len(found) == 1, found
     return next(iter(found.values()))
-
-
-def codecommit_choice(pipeline: dict) -> dict:
-    """The pipeline as the default RepositoryProvider (CodeCommit) makes it: the Source action is an
-    Fn::If on UsesCodeCommit (both choices: tests/products/test_source_providers.py)."""
-    pipeline = copy.deepcopy(pipeline)
-    for stage in pipeline["Properties"]["Stages"]:
-        stage["Actions"] = [
-            a["Fn::If"][1] if "Fn::If" in a and a["Fn::If"][0] == "UsesCodeCommit" else a for a in stage["Actions"]
-        ]
-    return pipeline
 
 
 def statements(document):

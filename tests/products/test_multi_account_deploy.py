@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 
@@ -15,6 +14,7 @@ from crossaccount_checks import (
     action_environment,
     all_statements,
     assert_no_open_principals,
+    codecommit_choice,
     environment,
     holds,
     longest_names,
@@ -40,17 +40,6 @@ def template(built):
 @pytest.fixture(scope="module")
 def pipeline(template):
     return codecommit_choice(one(template, "AWS::CodePipeline::Pipeline"))
-
-
-def codecommit_choice(pipeline: dict) -> dict:
-    """The pipeline as the default RepositoryProvider (CodeCommit) makes it: the Source action is an
-    Fn::If on UsesCodeCommit (both choices: tests/products/test_source_providers.py)."""
-    pipeline = copy.deepcopy(pipeline)
-    for stage in pipeline["Properties"]["Stages"]:
-        stage["Actions"] = [
-            a["Fn::If"][1] if "Fn::If" in a and a["Fn::If"][0] == "UsesCodeCommit" else a for a in stage["Actions"]
-        ]
-    return pipeline
 
 
 @pytest.fixture(scope="module")
