@@ -383,3 +383,27 @@ def test_the_seed_is_pushed_once_the_pipeline_exists(templates, product):
     [checkin] = [v for v in template["Resources"].values() if v["Type"] == "Custom::SeedCheckin"]
     [pipeline] = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::CodePipeline::Pipeline"]
     assert pipeline in checkin.get("DependsOn", [])
+
+
+@pytest.mark.parametrize("product", list(PRODUCTS))
+def test_the_seeding_function_and_build_may_do_what_they_do(templates, product):
+    """At creation the custom resource's function (as the UseRole) starts and polls the seeding build;
+    the build (as the role that uses the connection) gets the connection and its token: each allowed by
+    the roles' real policies (the UseRole's AWS-managed policy, project-roles' pipeline role)."""
+    from tests.hub.access import Principal, need
+    from tests.hub.test_fit import build_world
+
+    grants = build_world().grants()
+    t = resolved(templates[product], **CODECONNECTIONS)
+    [function] = of_type(t, "AWS::Lambda::Function").values()
+    [seeding] = [v for v in of_type(t, "AWS::CodeBuild::Project").values() if v.get("Condition")]
+    project = f"arn:aws:codebuild:us-east-1:{ACCOUNT}:project/{seeding['Properties']['Name']}"
+    starter = Principal(function["Properties"]["Role"], "o-abcdefghij")
+    for action in ("codebuild:StartBuild", "codebuild:BatchGetBuilds"):
+        assert grants.check(need(starter, action, project, "seed")) == [], action
+    builder = Principal(seeding["Properties"]["ServiceRole"], "o-abcdefghij")
+    tagged = {"aws:ResourceTag/sagemaker": "true"}
+    for action in ("codeconnections:GetConnectionToken", "codeconnections:GetConnection"):
+        assert grants.check(need(builder, action, CONNECTION, "clone and push", **tagged)) == [], action
+    # An untagged connection is refused (users must tag it: README).
+    assert grants.check(need(builder, "codeconnections:UseConnection", CONNECTION, "untagged"))
