@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 
 from generator.publish.planner import artifact_location
 from tests.conftest import ROOT, main
 from tests.publish.conftest import BUCKET, REGION
+
+README = ROOT / "README.md"
 
 LOCATION = artifact_location(BUCKET, "smcat", REGION)
 #: the builds here skip lint (--no-lint, for speed), which plan/publish refuse without this flag
@@ -84,13 +87,17 @@ def test_the_bundled_catalog_moves_to_s3_templates_with_a_portfolio_change_and_t
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         for product in config["products"]:
             visible[product] = visible.get(product, False) or bool(config.get("studio_visibility"))
-    out = tmp_path / "dist"
-    assert main(["--root", str(catalog), "build", "--out", str(out), "--no-lint", "-q"]) == 0
+    out = catalog / "dist"
+    assert main(["--root", str(catalog), "build", "-q"]) == 0  # linted: plan and publish need no flag
 
-    plan = run_s3("plan", out, ALLOW, "--region", REGION)
-    assert plan.code == 0, plan.err + plan.out
-    published = run_s3("publish", out, ALLOW, "--region", REGION)
-    assert published.code == 0, published.err + published.out
+    # The two commands of the README's "Publishing S3 templates", as written (build.py = main, on the copy).
+    section = README.read_text().split("### Publishing S3 templates", 1)[1]
+    commands = section.split("```sh\n", 1)[1].split("```", 1)[0].strip().splitlines()
+    assert [c.split()[2] for c in commands] == ["plan", "publish"]
+    for command in commands:
+        words = shlex.split(command)
+        assert words[:2] == [".venv/bin/python", "build.py"] and "--region" in words, command
+        assert main([*words[2:], "--root", str(catalog)]) == 0, command
 
     from tests.publish.conftest import client
 
@@ -104,5 +111,5 @@ def test_the_bundled_catalog_moves_to_s3_templates_with_a_portfolio_change_and_t
                   and s["Sid"].endswith("Objects")]
     assert ou_read["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-abcdefghij"
     assert "ou-ab12-mlworkloads" in json.dumps(ou_read["Condition"])
-    again = run_s3("publish", out, ALLOW, "--region", REGION)
+    again = run_s3("publish", out, "--region", REGION)
     assert again.code == 0 and bucket_state(client("s3"), templates_bucket) == state
