@@ -14,12 +14,18 @@ S3 templates (portfolios with ``publish_to: [s3]``): the bundled catalog with it
 a temporary copy, and the synthetic catalog; first publish and no-op, API calls and wall time (moto S3 only:
 no Service Catalog call is made).
 
+Organization scale (last): 100 products, 5 portfolios, 20 share targets, against a Service Catalog double
+that takes SCALE_LATENCY per call and throttles each operation past SCALE_RATE (see ``scale_scenarios``): the
+first publish strictly sequential (--max-parallel 1) and at the default --max-parallel, then a no-op, with
+the targets checked (wall time, no-op reads, throttling errors reaching the user).
+
     python bench/publish_bench.py [--products 100] [--dist DIR]   # --dist: also measure a real dist/
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -219,6 +225,120 @@ def table(title: str, results: dict[str, Counter]) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------------------------ organization scale
+
+#: Seconds each Service Catalog call takes.  AWS publishes no latency for Service Catalog; a regional control-plane
+#: call takes tens to hundreds of milliseconds.  A low value is the conservative choice here: local work (botocore,
+#: moto, the double's validation, under one GIL) then weighs more, and it does not overlap as waits do.
+SCALE_LATENCY = 0.04
+#: (requests per second, bucket size) of each operation's token bucket per region.  AWS publishes no request rate
+#: for Service Catalog (its quotas page lists resource quotas only); the shape is the one AWS documents for EC2
+#: ("each API is evaluated individually", per account and Region, e.g. DescribeHosts: bucket 100, refill 20/s).
+#: The rate is 1/SCALE_LATENCY, what one caller waiting for each answer can send: a sequential publish is never
+#: throttled, a parallel one is as soon as it sends one operation faster than that.
+SCALE_RATE = (1 / SCALE_LATENCY, 1 / SCALE_LATENCY)
+SCALE_PORTFOLIOS = 5
+SCALE_SHARES_PER_PORTFOLIO = 4
+#: the targets of issue 13 point 7
+TARGET_RATIO = 0.35
+
+
+def org_scale_spec(products: int) -> dict:
+    """Four team portfolios of a quarter of the products each and one organization-wide portfolio with all of
+    them (every product in two portfolios); each portfolio shared with 3 OUs and 1 account: 20 share targets."""
+    spec = synthetic_spec(products, portfolios=SCALE_PORTFOLIOS, shares_per_portfolio=SCALE_SHARES_PER_PORTFOLIO)
+    keys = list(spec["products"])
+    teams = SCALE_PORTFOLIOS - 1
+    for index, portfolio in enumerate(spec["portfolios"].values()):
+        if index < teams:
+            portfolio["products"] = keys[index::teams]
+    return spec
+
+
+class StandardRetries(Runtime):
+    """The publisher's runtime with botocore's standard retry mode: no client-side rate limiter (comparison only)."""
+
+    def config(self):
+        config = super().config()
+        return config.merge(type(config)(retries={"mode": "standard", "total_max_attempts": self.max_attempts}))
+
+
+def publish_json(dist: Path, *extra: str, runtime: Runtime | None = None) -> tuple[int, Counter, float, dict]:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(["publish", "--dist", str(dist), "--bucket", BUCKET, "--format", "json", *extra])
+    runtime = runtime or Runtime(sleep=lambda _s: None, session_factory=make_session)
+    out = io.StringIO()
+    started = time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        code = cli.run_publish(args, runtime=runtime, stdout=out, stderr=sink)
+    return code, runtime.counter.snapshot(), time.perf_counter() - started, json.loads(out.getvalue() or "{}")
+
+
+def _throttles_reaching_user(result: dict) -> int:
+    regions = result.get("result", {}).get("regions", [])
+    failed = [o for r in regions for o in [r.get("failed"), *r.get("also_failed", [])] if o]
+    return sum("Throttling" in o["message"] or "Rate exceeded" in o["message"] for o in failed)
+
+
+def _scale_run(dist: Path, *extra: str, runtime: Runtime | None = None, noop: bool = False) -> dict:
+    """A first publish (and a no-op after it) into an empty account served by a timed double."""
+    figures: dict = {}
+    with mock_aws():
+        client("s3").create_bucket(Bucket=BUCKET)
+        client("organizations").create_organization(FeatureSet="ALL")
+        with ServiceCatalogDouble(template_checker=s3_template_checker, latency=SCALE_LATENCY,
+                                  rate_limit=SCALE_RATE) as double:
+            code, counts, seconds, result = publish_json(dist, *extra, runtime=runtime)
+            figures["first"] = {"code": code, "counts": counts, "seconds": seconds, "throttled": double.throttled,
+                                "to_user": _throttles_reaching_user(result), "max_in_flight": double.max_in_flight}
+            if noop:
+                before = double.throttled
+                code, counts, seconds, result = publish_json(dist, *extra)
+                figures["no-op"] = {"code": code, "counts": counts, "seconds": seconds,
+                                    "throttled": double.throttled - before, "to_user": _throttles_reaching_user(result)}
+    return figures
+
+
+def scale_scenarios(work: Path, products: int) -> tuple[str, bool]:
+    spec = org_scale_spec(products)
+    dist = build_dist(work / "scale", spec)
+    shares = sum(len(p["shares"]) for p in spec["portfolios"].values())
+    budget = products + SCALE_PORTFOLIOS + shares
+    sequential = _scale_run(dist, "--max-parallel", "1")["first"]
+    parallel = _scale_run(dist, noop=True)
+    standard = _scale_run(dist, runtime=StandardRetries(sleep=lambda _s: None, session_factory=make_session))["first"]
+    first, noop = parallel["first"], parallel["no-op"]
+    ratio = first["seconds"] / sequential["seconds"]
+    reads = sum(n for (_, op), n in noop["counts"].items() if is_read_operation(op))
+    writes = sum(n for (_, op), n in noop["counts"].items() if not is_read_operation(op))
+    to_user = sum(r["to_user"] for r in (sequential, first, noop))
+    codes = [r["code"] for r in (sequential, first, noop)]
+    ok = ratio <= TARGET_RATIO and reads <= budget and writes == 0 and to_user == 0 and codes == [0, 0, 0]
+    lines = [
+        f"== organization scale: {products} products, {SCALE_PORTFOLIOS} portfolios (4 team portfolios of "
+        f"{products // 4} + 1 with all), {shares} share targets ==",
+        f"double: {SCALE_LATENCY * 1000:.0f} ms per Service Catalog call; each operation throttled past "
+        f"{SCALE_RATE[0]:.0f} requests/s (bucket {SCALE_RATE[1]:.0f}) per region",
+        f"first publish, sequential (--max-parallel 1): {sequential['seconds']:6.1f} s, "
+        f"{sum(sequential['counts'].values())} API calls, {sequential['throttled']} throttled",
+        f"first publish, parallel (--max-parallel 8):   {first['seconds']:6.1f} s, "
+        f"{sum(first['counts'].values())} API calls, {first['throttled']} throttled and retried, at most "
+        f"{first['max_in_flight']} Service Catalog calls in flight",
+        f"  wall time parallel / sequential: {ratio:.2f} (target <= {TARGET_RATIO}): "
+        f"{'PASS' if ratio <= TARGET_RATIO else 'FAIL'}",
+        f"  same, botocore standard retries (no client-side rate limiter): {standard['seconds']:.1f} s "
+        f"({standard['seconds'] / sequential['seconds']:.2f}), {sum(standard['counts'].values())} API calls, "
+        f"{standard['throttled']} throttled, {standard['to_user']} reaching the user (exit {standard['code']})",
+        f"no-op publish: {noop['seconds']:.1f} s, {reads} reads (budget products + portfolios + share targets = "
+        f"{budget}): {'PASS' if reads <= budget else 'FAIL'}; {writes} writes",
+        "  reads: " + ", ".join(f"{SHORT.get(svc, svc)}:{op} {n}" for (svc, op), n in sorted(noop["counts"].items())
+                                 if is_read_operation(op)),
+        f"throttling errors reaching the user: {to_user} (exit codes {codes}): {'PASS' if to_user == 0 else 'FAIL'}",
+    ]
+    return "\n".join(lines), ok
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--products", type=int, default=100, help="products in the synthetic catalog")
@@ -254,13 +374,16 @@ def main() -> int:
                     real = {name: publish(args.dist)[1] for name in ("first", "no-op")}
             print()
             print(table(f"== {args.dist} ==", real))
+        print()
+        scale, scale_ok = scale_scenarios(work / "scale", args.products)
+        print(scale)
         print(f"\n(R = read, W = write; {time.perf_counter() - started:.1f}s in total)")
     noop = [bundled["no-op"], large["no-op"], small["no-op"], small["no-op+10v"], s3_bundled["no-op"],
             s3_large["no-op"]]
     writes = sum(n for counts in noop for (_, op), n in counts.items() if not is_read_operation(op))
     same_reads = sum(small["no-op"].values()) == sum(small["no-op+10v"].values())
     print(f"no-op publishes: {writes} writes; reads unchanged after 10 more versions: {same_reads}")
-    return 0 if writes == 0 and same_reads else 1
+    return 0 if writes == 0 and same_reads and scale_ok else 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from jsonschema import Draft202012Validator
 
 from generator.awsids import ACCOUNT_ID, IAM_ARN, IAM_PATTERN_ARN, ORG_ID, OU_ID, ROLE_ARN, ROLE_NAME, ROOT_ID
 from generator.errors import InputError, Problem
+from generator.publish.manifest import MAX_NOTIFICATION_TOPICS, TAG_UPDATE_VALUES, topic_arn_problem
+from generator.publish.oupaths import OU_PATH, exclude_problems, is_ou_path, path_problem
 from generator.publish.s3policy import (
     DEFAULT_LAUNCH_ROLE,
     DEFAULT_PREFIX,
@@ -41,9 +43,12 @@ from generator.publish.s3policy import (
 # cannot create the Studio templates' resources, so a launch constraint is never defaulted to it.
 PROJECTS_LAUNCH_ROLE = "SageMakerProjectsLaunchRole"
 MAX_TAGS = 20  # Service Catalog quota per portfolio
-OWN_TAGS = 1  # the publisher's identity tag counts towards that quota
+OWN_TAGS = 3  # the publisher's tags count towards that quota: identity, share checks, applied digest
 MAX_TAG_OPTIONS = 25
 MAX_PATTERN_PRINCIPALS = 10
+# A share's explicit acknowledgement of the principal-name sharing risk (see _pattern_sharing_warnings).
+PATTERN_RISK_KEY = "principal_pattern_risk"
+PATTERN_RISK_ACCEPTED = "accepted"
 
 _TEXT = {"type": "string"}
 _FLAG = {"type": "boolean"}
@@ -134,6 +139,20 @@ SCHEMA: dict[str, Any] = {
             "minProperties": 1,
             "maxProperties": 1,
         },
+        "tag_update_constraint": {
+            "enum": list(TAG_UPDATE_VALUES),
+            "description": "A RESOURCE_UPDATE constraint on every product: ALLOWED lets users change a provisioned "
+            "product's tags (SageMaker UpdateProject with tags needs it), NOT_ALLOWED forbids it; without one, "
+            "tag updates are not allowed. Service Catalog only.",
+        },
+        "notification_constraints": {
+            "type": "array",
+            "items": _TEXT,
+            "maxItems": MAX_NOTIFICATION_TOPICS,
+            "description": "SNS topic ARNs told of every stack event of the products (a NOTIFICATION constraint per "
+            f"topic and product); {REGION_PLACEHOLDER} in the region is replaced by each region published to "
+            "(CloudFormation notifies topics of the stack's region only). Service Catalog only.",
+        },
         "principals": {
             "type": "array",
             "items": _TEXT,
@@ -148,13 +167,34 @@ SCHEMA: dict[str, Any] = {
                 "properties": {
                     "target": {
                         **_TEXT,
-                        "description": "An OU id (ou-...), account id (12 digits) or organization id (o-...).",
+                        "description": "An OU id (ou-...), account id (12 digits), organization id (o-...) or OU "
+                        "path (Root/Workloads/ML, resolved through AWS Organizations at plan time).",
+                    },
+                    "exclude": {
+                        "type": "array",
+                        "items": _TEXT,
+                        "minItems": 1,
+                        "description": "OU paths under an OU path target that the share must not reach: the target "
+                        "is shared as its other child OUs and its accounts instead.",
+                    },
+                    "optional": {
+                        **_FLAG,
+                        "default": False,
+                        "description": "An OU path target that may not exist yet: then the plan notes it and shares "
+                        "nothing.",
                     },
                     "share_principals": {
                         **_FLAG,
                         "description": "Share principal associations (OUs and the organization; default true there).",
                     },
                     "share_tag_options": {**_FLAG, "default": True},
+                    PATTERN_RISK_KEY: {
+                        "enum": [PATTERN_RISK_ACCEPTED],
+                        "description": "Acknowledges that with share_principals and IAM_PATTERN principals, anyone "
+                        "who can create IAM roles in a recipient account can make one whose name matches a pattern "
+                        "and launch the portfolio's products (Service Catalog API reference, "
+                        "AssociatePrincipalWithPortfolio); without it the build warns.",
+                    },
                 },
             },
         },
@@ -417,6 +457,7 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem, warn) -> 
                     f"{role!r} is not an IAM role name (1-64 of letters, digits and +=,.@_-; no path)",
                 )
             launch = {"LocalRoleName": role}
+    tag_update, topics = _update_and_notification(data, s3_only, problem, warn)
 
     principals = []
     arns = _items(data.get("principals"))
@@ -447,9 +488,10 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem, warn) -> 
             continue
         target = share["target"]
         targets.append((index, target))
-        kind, reason = _share_type(target)
+        kind, reason = (OU_PATH, path_problem(target)) if is_ou_path(target) else _share_type(target)
         if reason:
             problem(("shares", index, "target"), reason)
+        _path_share_keys(share, index, target if kind == OU_PATH and not reason else None, problem)
         # Principal sharing is for OUs and the organization only (CreatePortfolioShare).
         by_node = kind != "ACCOUNT"
         if share.get("share_principals") is True and not by_node:
@@ -458,7 +500,7 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem, warn) -> 
                 "principals can be shared with OUs and the organization, not with an account; "
                 "associate the account's principals in the portfolio instead",
             )
-        if to_s3 and kind == "ORGANIZATIONAL_UNIT" and "organization_id" not in data:
+        if to_s3 and kind in ("ORGANIZATIONAL_UNIT", OU_PATH) and "organization_id" not in data:
             problem(
                 ("shares", index, "target"),
                 f"sharing S3 templates with OU {target!r} needs organization_id (o-...): the bucket policy "
@@ -476,9 +518,12 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem, warn) -> 
                 "value": target,
                 "share_principals": share.get("share_principals", by_node),
                 "share_tag_options": share.get("share_tag_options", True),
+                **_path_keys(share, kind),
             }
         )
     _duplicates(targets, ("shares",), problem, field="target")
+    if known and SERVICE_CATALOG in publish_to:
+        _pattern_sharing_warnings(data, principals, warn)
 
     tags = data["tags"] if isinstance(data.get("tags"), dict) else {}
     for key, value in tags.items():
@@ -489,7 +534,7 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem, warn) -> 
     if s3_only and tags:
         warn(("tags",), "apply to the Service Catalog portfolio only; publish_to: [s3] has no portfolio to tag")
     if len(tags) > MAX_TAGS - OWN_TAGS:
-        problem(("tags",), f"{len(tags)} tags; a portfolio holds {MAX_TAGS} and smcat uses {OWN_TAGS} to find it again")
+        problem(("tags",), f"{len(tags)} tags; a portfolio holds {MAX_TAGS} and smcat uses {OWN_TAGS} of them")
 
     options = data["tag_options"] if isinstance(data.get("tag_options"), dict) else {}
     count = 0
@@ -520,6 +565,8 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem, warn) -> 
             "products": list(data["products"]),
             "studio_visibility": data.get("studio_visibility", True),
             "launch_constraint": launch,
+            "tag_update_constraint": tag_update,
+            "notification_constraints": topics,
             "principals": principals,
             "shares": shares,
             "tags": dict(sorted(tags.items())),
@@ -532,6 +579,49 @@ def _resolve(data: dict[str, Any], products: set[str] | None, problem, warn) -> 
         return resolved
 
     return config
+
+
+def _update_and_notification(data: dict[str, Any], s3_only: bool, problem, warn) -> tuple[str | None, list[str]]:
+    """Checks the topic ARNs of notification_constraints (the schema checks tag_update_constraint's values and the
+    number of topics); returns both in the form the manifest keeps (None and [] when not given)."""
+    topics = _items(data.get("notification_constraints"))
+    for index, topic in topics:
+        reason = topic_arn_problem(topic)
+        if reason:
+            problem(("notification_constraints", index), reason)
+    _duplicates(topics, ("notification_constraints",), problem)
+    for key in ("tag_update_constraint", "notification_constraints"):
+        if s3_only and key in data:
+            warn((key,), "applies to Service Catalog only; S3 templates (publish_to: [s3]) have no constraints")
+    tag_update = data.get("tag_update_constraint")
+    return tag_update if tag_update in TAG_UPDATE_VALUES else None, [topic for _, topic in topics]
+
+
+def _pattern_sharing_warnings(data: dict[str, Any], principals: list[dict], warn) -> None:
+    """A share with an OU or the organization that shares principals takes the IAM_PATTERN associations into every
+    recipient account, where whoever can create IAM roles can create one that matches. Service Catalog's API
+    reference (AssociatePrincipalWithPortfolio, CreatePortfolioShare) calls it "a potential privilege escalation
+    path" and recommends PrincipalType IAM "if this potential escalation path is a concern". Warned unless the
+    share accepts it explicitly."""
+    patterns = [p["arn"] for p in principals if p["type"] == "IAM_PATTERN"]
+    raw = data.get("shares")
+    if not patterns or not isinstance(raw, list):
+        return
+    for index, share in enumerate(raw):
+        if not isinstance(share, dict) or not isinstance(share.get("target"), str):
+            continue
+        by_node = not ACCOUNT_ID.match(share["target"])  # an OU (id or path) or the organization
+        if not by_node or share.get("share_principals", True) is not True or PATTERN_RISK_KEY in share:
+            continue
+        path = ("shares", index, "share_principals") if "share_principals" in share else ("shares", index)
+        warn(
+            path,
+            f"shares the IAM_PATTERN principals {', '.join(patterns)} with every account in {share['target']}: "
+            "anyone there who can create IAM roles can create one whose name matches and launch this portfolio's "
+            "products (a privilege escalation path, Service Catalog API reference: AssociatePrincipalWithPortfolio); "
+            "prefer IAM principals (exact role ARNs, associated in each account), keep patterns narrow, or accept "
+            f"the risk on this share with {PATTERN_RISK_KEY}: {PATTERN_RISK_ACCEPTED}",
+        )
 
 
 def _s3_templates(data: dict[str, Any], to_s3: bool | None, problem) -> dict[str, Any]:
@@ -617,7 +707,29 @@ def _share_type(target: str) -> tuple[str | None, str | None]:
         return None, f"{target!r} is not a valid organization id (o-, 10-32 lowercase letters or digits)"
     if target.isdigit():
         return None, f"{target!r} is not a valid account id (12 digits; quote it in YAML to keep leading zeros)"
-    return None, f"{target!r} is not an OU id (ou-...), account id (12 digits) or organization id (o-...)"
+    return None, (
+        f"{target!r} is not an OU id (ou-...), account id (12 digits), organization id (o-...) or OU path (Root/...)"
+    )
+
+
+def _path_share_keys(share: dict[str, Any], index: int, path: str | None, problem) -> None:
+    """exclude and optional: only on a (valid) OU path target; each exclude an OU path under it, listed once."""
+    for key in ("exclude", "optional"):
+        if key in share and path is None and not is_ou_path(share["target"]):
+            problem(
+                ("shares", index, key),
+                f"is for OU path targets (Root/...); {share['target']!r} is an id, which is shared as a whole",
+            )
+    if path is not None:
+        for item, reason in exclude_problems(path, _items(share.get("exclude"))):
+            problem(("shares", index, "exclude", item), reason)
+
+
+def _path_keys(share: dict[str, Any], kind: str | None) -> dict[str, Any]:
+    """What the manifest keeps of an OU path target beyond the id shares' keys (nothing for an id)."""
+    if kind != OU_PATH:
+        return {}
+    return {"exclude": [e for _, e in _items(share.get("exclude"))], "optional": share.get("optional", False)}
 
 
 def _tag_text(text: str, path: tuple, what: str, problem, reserved: bool = False) -> None:

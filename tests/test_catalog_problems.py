@@ -114,8 +114,8 @@ def test_checks_across_files_still_run_when_a_file_has_problems_of_its_own(catal
         "error: portfolios/zz.yaml:9: provider: is given twice",
         f"error: portfolios/zzz.yaml:1: display_name: 'Test portfolio' is also the display name in {PORTFOLIO}",
         "error: portfolios/zzz.yaml:8: colour: unknown key 'colour'; allowed: description, display_name, "
-        "launch_constraint, organization_id, principals, products, provider, publish_to, s3_templates, shares, "
-        "studio_visibility, tag_options, tags",
+        "launch_constraint, notification_constraints, organization_id, principals, products, provider, "
+        "publish_to, s3_templates, shares, studio_visibility, tag_options, tag_update_constraint, tags",
     ]
 
 

@@ -128,7 +128,7 @@ CASES = [
     (
         "too many tags",
         VALID + "tags:\n" + "".join(f"  t{i}: v\n" for i in range(20)),
-        "tags: 20 tags; a portfolio holds 20 and smcat uses 1 to find it again",
+        "tags: 20 tags; a portfolio holds 20 and smcat uses 3 of them",
     ),
     ("tag option chars", VALID + "tag_options:\n  env: ['pr*d']\n", "TagOption value 'pr*d' has characters"),
     ("duplicate yaml key", VALID + "provider: Again\n", "provider: is given twice"),

@@ -7,7 +7,9 @@ Stages, kept apart so that deciding never does and doing never decides:
 * :mod:`.planner`  - compare and produce a :class:`~.model.Plan` (plain data, JSON-able);
 * :mod:`.orgs`     - pre-flight for organization shares (access enabled, management/delegated admin);
 * :mod:`.executor` - apply the plan, stop on the first failure with a full account;
-* :mod:`.cli`      - ``register(subparsers)`` adds the ``plan`` and ``publish`` subcommands.
+* :mod:`.cli`      - ``register(subparsers)`` adds the ``plan`` and ``publish`` subcommands;
+* :mod:`.projects` - ``smcat projects`` (report, plan-upgrade, upgrade): reads in projectstate.py,
+  decides in projectplan.py, applies in projectapply.py.
 
 What a publish maintains, per region
 ------------------------------------
@@ -21,7 +23,7 @@ What a publish maintains, per region
   ``sagemaker:studio-visibility=true`` while any portfolio holding them asks for it; a new version
   (Name = version, Description = ``sha256:<content_hash> location:<12 hex>``, the location being a
   short hash of bucket, prefix and the bucket's region) only for content not published there yet;
-  versions past ``--keep-versions`` set to DEPRECATED, never deleted.
+  versions past ``--keep-versions`` set to DEPRECATED, deleted only with ``--retire-after`` when unused.
 * One LAUNCH constraint per product per portfolio (changed in place with UpdateConstraint).
 * Shares through ``OrganizationNode`` (ORGANIZATION, ORGANIZATIONAL_UNIT, ACCOUNT).  Account targets
   use ``OrganizationNode{Type: ACCOUNT}`` rather than ``AccountId``: it is the organization-member

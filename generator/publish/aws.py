@@ -11,6 +11,18 @@ its ``max_attempts`` counts retries only) and starts no retry after ``--max-wait
 own retry handler (standard backoff and retry quota, built from botocore's classes) decides; a wrapper
 around it on the ``needs-retry`` event says on stderr what is retried and when, and gives up at the
 deadline.
+
+Threads (the executor applies independent actions at once, ``--max-parallel``): a botocore client is
+thread-safe once created, a session is not (boto3 guide, "Multithreading or multiprocessing with
+clients"), so clients are created one at a time under a lock and then shared by the threads.  The
+handlers installed here keep that true: per-request state lives in the request context, the retry
+quota and the call counter lock.  Adaptive mode's client-side rate limiter (botocore/retries/adaptive.py)
+is one token bucket per *client*: every thread publishing to a region shares its Service Catalog
+client, hence one limiter.  It stays off until the client's first throttling answer; from then on each
+request first takes a token from a bucket refilled at a rate that a throttle cuts to 0.7 x the measured
+send rate (CUBIC: it grows back as 0.4 (t - K)^3 + W_max, never above twice the measured rate, never
+below 0.5 request/s).  So a throttle on one operation slows every operation and every thread of that
+client, and threads beyond what the rate allows wait for tokens instead of piling up throttles.
 """
 
 from __future__ import annotations
@@ -27,7 +39,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, ReadTimeoutError
 from botocore.retries import quota, standard
 
-from .commands import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_WAIT, DEFAULT_TIMEOUT
+from .commands import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_PARALLEL, DEFAULT_MAX_WAIT, DEFAULT_TIMEOUT
 
 __all__ = [
     "Runtime",
@@ -40,6 +52,7 @@ __all__ = [
     "NOT_RETRIED",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_WAIT",
+    "DEFAULT_MAX_PARALLEL",
     "DEFAULT_TIMEOUT",
     "describe_exception",
     "install_retries",
@@ -95,6 +108,8 @@ class Runtime:
     timeout: float = DEFAULT_TIMEOUT
     #: seconds after the first attempt of an API call past which no retry starts
     max_wait: float = DEFAULT_MAX_WAIT
+    #: actions applied at once per region (independent products and portfolios); 1: strictly in plan order
+    max_parallel: int = DEFAULT_MAX_PARALLEL
     #: where retries in progress are reported (the CLI: its progress stream, stderr)
     notify: Callable[[str], None] = lambda _message: None
     sleep: Callable[[float], None] = time.sleep
@@ -102,6 +117,8 @@ class Runtime:
     session_factory: Callable[..., boto3.Session] = boto3.Session
     counter: CallCounter = field(default_factory=CallCounter)
     _session: boto3.Session | None = None
+    #: sessions are not thread-safe: clients are made one at a time (then shared, they are)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     @property
     def session(self) -> boto3.Session:
@@ -120,7 +137,8 @@ class Runtime:
                       connect_timeout=self.timeout, read_timeout=self.timeout)
 
     def client(self, service: str, region: str | None = None):
-        client = self.session.client(service, region_name=region, config=self.config())
+        with self._lock:
+            client = self.session.client(service, region_name=region, config=self.config())
         install_retries(client, self)
         if service == "servicecatalog":
             stop_retrying(client, NOT_RETRIED)
@@ -256,12 +274,14 @@ class Clients:
         self.runtime = runtime
         self.region = region
         self._cache: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
     def _get(self, service: str, region: str | None):
         key = f"{service}@{region}"
-        if key not in self._cache:
-            self._cache[key] = self.runtime.client(service, region)
-        return self._cache[key]
+        with self._lock:  # one client per service and region, whichever thread asks first
+            if key not in self._cache:
+                self._cache[key] = self.runtime.client(service, region)
+            return self._cache[key]
 
     @property
     def sc(self):

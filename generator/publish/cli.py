@@ -22,6 +22,7 @@ from .aws import Runtime, describe_exception
 from .commands import register
 from .manifest import ManifestError, load_catalog
 from .model import Options, Plan
+from .oupaths import OuPathError
 from .planner import PlanError
 from .publisher import apply_plan, make_plan
 from .report import (
@@ -65,6 +66,15 @@ NO_REGION = ("no region: pass --region, or set AWS_DEFAULT_REGION (the variable 
              "the AWS profile")
 
 
+def _retire_problems(args: argparse.Namespace) -> list[str]:
+    retire_after = getattr(args, "retire_after", None)
+    if retire_after is not None and retire_after < 0:
+        return ["--retire-after must be 0 or more (the newest deprecated versions kept)"]
+    if retire_after is None and getattr(args, "retire_shared", False):
+        return ["--retire-shared needs --retire-after N"]
+    return []
+
+
 def _options(args: argparse.Namespace, regions: list[str]) -> Options:
     problems = [f"--region {region!r} is not an AWS region name (such as us-east-1)"
                 for region in regions if not REGION.fullmatch(region)]
@@ -82,6 +92,9 @@ def _options(args: argparse.Namespace, regions: list[str]) -> Options:
         problems.append("--share-timeout must be positive")
     if getattr(args, "max_attempts", None) is not None and args.max_attempts < 1:
         problems.append("--max-attempts must be at least 1")
+    if getattr(args, "max_parallel", None) is not None and args.max_parallel < 1:
+        problems.append("--max-parallel must be at least 1")
+    problems.extend(_retire_problems(args))
     for flag in ("timeout", "max_wait"):
         value = getattr(args, flag, None)
         if value is not None and not value > 0:
@@ -90,13 +103,17 @@ def _options(args: argparse.Namespace, regions: list[str]) -> Options:
         raise OptionsError(problems)
     return Options(bucket=args.bucket or "", prefix=prefix, kms_key_id=args.kms_key_id or None,
                    keep_versions=args.keep_versions, prune=args.prune, share_timeout=args.share_timeout,
-                   retry_shares=bool(getattr(args, "retry_shares", False)))
+                   retry_shares=bool(getattr(args, "retry_shares", False)),
+                   # retiring versions needs every product's versions and every share: a full read
+                   refresh=bool(getattr(args, "refresh", False)) or getattr(args, "retire_after", None) is not None,
+                   retire_after=getattr(args, "retire_after", None),
+                   retire_shared=bool(getattr(args, "retire_shared", False)))
 
 
 def _configure(runtime: Runtime, args: argparse.Namespace, notify) -> None:
     """The options that tune AWS calls, set on the runtime (a runtime given by a test keeps its own
     values for the options not passed)."""
-    for name in ("max_attempts", "timeout", "max_wait"):
+    for name in ("max_attempts", "timeout", "max_wait", "max_parallel"):
         value = getattr(args, name, None)
         if value is not None:
             setattr(runtime, name, value)
@@ -166,6 +183,8 @@ def _run(args: argparse.Namespace, *, apply: bool, runtime: Runtime | None = Non
 
     try:
         planned = make_plan(catalog, options, runtime, regions, progress, s3=s3 if s3.uses_s3 else None)
+    except OuPathError as exc:  # a share's OU path is wrong for this organization: bad input
+        return fail(EXIT_BAD_INPUT, exc.lines)
     except (StateError, PlanError) as exc:
         return fail(EXIT_FAILED, str(exc))
     except NoCredentialsError:

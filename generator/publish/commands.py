@@ -12,6 +12,18 @@ from pathlib import Path
 DEFAULT_MAX_ATTEMPTS = 10
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_WAIT = 300.0
+DEFAULT_MAX_PARALLEL = 8
+
+
+def add_client_options(parser: argparse.ArgumentParser, default=None) -> None:
+    """--max-attempts, --timeout, --max-wait for the commands beside plan/publish (domains, projects);
+    ``default=argparse.SUPPRESS`` on a nested parser keeps a value given before its action word."""
+    parser.add_argument("--max-attempts", type=int, default=default,
+                        help=f"attempts per API call, the first included (default: {DEFAULT_MAX_ATTEMPTS})")
+    parser.add_argument("--timeout", type=float, default=default, metavar="SECONDS",
+                        help=f"seconds to connect, and to wait for each answer (default: {DEFAULT_TIMEOUT:.0f})")
+    parser.add_argument("--max-wait", type=float, default=default, metavar="SECONDS",
+                        help=f"no retry of an API call starts later than this (default: {DEFAULT_MAX_WAIT:.0f})")
 
 
 def _deferred(name: str):
@@ -99,6 +111,36 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="share again where the last share operation ended COMPLETED_WITH_ERRORS or ERROR",
     )
+    _add_scale_options(parser)
+    _add_retire_options(parser)
+
+
+def _add_retire_options(parser: argparse.ArgumentParser) -> None:
+    """Version retirement (`--retire-after`): see planner._plan_retirements."""
+    parser.add_argument(
+        "--retire-after", type=int, default=None, metavar="N",
+        help="delete DEPRECATED versions past the newest N deprecated ones (0: all) that no provisioned product or "
+        "SageMaker project in this account uses; never the current version; reads everything (as --refresh)",
+    )
+    parser.add_argument(
+        "--retire-shared", action="store_true",
+        help="with --retire-after: also retire versions of products in portfolios shared with other accounts, whose "
+        "provisioned products this account cannot see (check them first with `smcat projects` in each account)",
+    )
+
+
+def _add_scale_options(parser: argparse.ArgumentParser) -> None:
+    """Publishing at scale: how many actions run at once, and reading everything despite the ledger."""
+    parser.add_argument(
+        "--max-parallel", type=int, default=None, metavar="N",
+        help=f"actions applied at once per region, across independent products and portfolios; 1 applies them "
+        f"strictly in plan order (default: {DEFAULT_MAX_PARALLEL})",
+    )
+    parser.add_argument(
+        "--refresh", action="store_true",
+        help="read every portfolio and product in full, even those whose smcat:applied tag says nothing changed "
+        "since they were last applied (finds changes made outside smcat, e.g. in the console)",
+    )
 
 
 def register(subparsers) -> None:
@@ -125,3 +167,6 @@ def register(subparsers) -> None:
     from .domains import register as register_domains  # `smcat domains plan|tag`
 
     register_domains(subparsers)
+    from .projects import register as register_projects  # `smcat projects [plan-upgrade|upgrade]`
+
+    register_projects(subparsers)

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-from .commands import DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_WAIT, DEFAULT_TIMEOUT
+from .commands import add_client_options
 
 __all__ = ["register", "run_plan", "run_tag", "parse_location", "DomainAction"]
 
@@ -97,12 +97,7 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
                         help="only this domain; repeat for several (default: every domain of the regions)")
     parser.add_argument("--profile", default=None, help="AWS named profile")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    parser.add_argument("--max-attempts", type=int, default=None,
-                        help=f"attempts per API call, the first included (default: {DEFAULT_MAX_ATTEMPTS})")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                        help=f"seconds to connect, and to wait for each answer (default: {DEFAULT_TIMEOUT:.0f})")
-    parser.add_argument("--max-wait", type=float, default=None, metavar="SECONDS",
-                        help=f"no retry of an API call starts later than this (default: {DEFAULT_MAX_WAIT:.0f})")
+    add_client_options(parser)
     parser.add_argument("--root", type=Path, default=argparse.SUPPRESS, help="catalog root (unused here)")
 
 

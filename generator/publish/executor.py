@@ -9,6 +9,9 @@ was lost returns the resource already made instead of a duplicate.  Service Cata
 token, not the resource: a create repeated after its resource was deleted answers with the deleted
 id, so every create's answer is checked and a stale one re-created with a salted token
 (:meth:`Executor._create_fresh`).
+
+A region's actions run up to --max-parallel at once, in an order their scopes keep (:meth:`Executor._scopes`,
+schedule.py); each action itself stays one thread's sequence of calls.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from .artifacts import render_template
 from .aws import Clients, Runtime, describe_exception, error_code, retry_call
-from .manifest import SHARE_CHECK_TAG, Catalog
+from .ledger import LEDGER, Ledger, portfolio_digest
+from .manifest import APPLIED_TAG, SHARE_CHECK_TAG, Catalog
 from .model import Action, ActionOutcome, Options, Plan, PublishResult, RegionPlan, RegionResult, idempotency_token
+from .schedule import Scopes, SerializedProgress, apply_concurrently
 from .state import LiveState, share_errors_text
 
 __all__ = ["Executor", "ActionFailed", "Progress"]
@@ -63,6 +68,9 @@ class _Context:
     deleted: set[str] = field(default_factory=set)  # ids this run deleted (constraints)
     #: portfolio key -> share operations its smcat:share-check tag lists (token -> target value)
     share_checks: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: "portfolio/<key>", "product/<key>" with an action that ended other than "applied" (a warning):
+    #: their applied digest is not recorded
+    unclean: set[str] = field(default_factory=set)
 
     def portfolio_id(self, key: str) -> str:
         if key not in self.portfolios:
@@ -81,8 +89,10 @@ class Executor:
         self.catalog = catalog
         self.options = options
         self.runtime = runtime
-        self.progress = progress or Progress()
+        # actions run in threads (--max-parallel): progress lines are drawn one at a time
+        self.progress = SerializedProgress(progress or Progress())
         self.eventual_attempts = eventual_attempts
+        self._ledger = Ledger(catalog, options)
 
     # ---------------------------------------------------------------------------------------- driver
 
@@ -109,7 +119,13 @@ class Executor:
         # as the plan leaves the tags (its portfolio updates come before any share operation)
         ctx.share_checks = {k: dict(v) for k, v in plan.share_checks.items()}
         result = RegionResult(plan.region, warnings=list(plan.problems))
-        apply_in_order(result, plan.writes, partial(self._apply, ctx), self.progress)
+        notify = self.runtime.notify  # botocore's retry notices come from the worker threads too
+        self.runtime.notify = self.progress.serialized(notify)
+        try:
+            apply_concurrently(result, plan.writes, partial(self._apply, ctx), self.progress,
+                               max_parallel=self.runtime.max_parallel, scopes=self._scopes, failures=FAILURES)
+        finally:
+            self.runtime.notify = notify
         result.warnings.extend(ctx.warnings)
         return result
 
@@ -117,7 +133,32 @@ class Executor:
         handler: Callable[[_Context, Action], ActionOutcome] = getattr(
             self, f"_{action.resource.replace('-', '_')}_{action.kind}"
         )
-        return handler(ctx, action)
+        outcome = handler(ctx, action)
+        if outcome.status != "applied":
+            ctx.unclean.update(self._ledger.owners(action))
+        return outcome
+
+    def _scopes(self, action: Action) -> Scopes:
+        """What an action writes and what it only needs (schedule.py orders actions whose scopes overlap):
+        a share or an applied digest writes its whole portfolio or product; an artifact upload writes under
+        each product that uses it, and a product or version needs them; an association or constraint needs
+        its product; a TagOption is created once for all portfolios."""
+        d = action.details
+        if action.resource == "s3-object":
+            leaf = "template" if d.get("render_for") else d.get("key", action.target)
+            owners = sorted(self._ledger.owners(action))
+            return Scopes(tuple((*o.split("/"), "s3", leaf) for o in owners) or (("s3", action.target),))
+        path = tuple(action.target.split("/"))
+        if action.resource in ("share", LEDGER):
+            return Scopes((path[:2],))
+        needs = (("product", d["product"]),) if path[0] == "portfolio" and d.get("product") else ()
+        if action.resource in ("product", "artifact") and path[0] == "product":
+            needs = ((*path[:2], "s3"),)  # a version loads its template (and its seed zips) from S3
+        if action.resource == "artifact":  # a product's versions in plan order: deprecated after the new one exists
+            return Scopes((path[:3],), needs)
+        if action.resource == "tag-option":
+            return Scopes((path, ("tag-option", d["key"], d["value"])), needs)
+        return Scopes((path,), needs)
 
     # ---------------------------------------------------------------------------------------- helpers
 
@@ -344,6 +385,19 @@ class Executor:
 
     _artifact_deprecate = _artifact_update
 
+    def _artifact_delete(self, ctx: _Context, action: Action) -> ActionOutcome:
+        """--retire-after: DeleteProvisioningArtifact (the planner checked that nothing seen uses it; the
+        API itself refuses only a product's last version).  A version gone already is the goal reached."""
+        d = action.details
+        try:
+            ctx.clients.sc.delete_provisioning_artifact(ProductId=ctx.product_id(d["product"]),
+                                                        ProvisioningArtifactId=d["artifact_id"])
+        except ClientError as exc:
+            if error_code(exc) != "ResourceNotFoundException":
+                raise
+            return self._ok(action, "already deleted")
+        return self._ok(action)
+
     # ---------------------------------------------------------------------------------------- associations
 
     def _association_create(self, ctx: _Context, action: Action) -> ActionOutcome:
@@ -382,7 +436,7 @@ class Executor:
         params = {
             "PortfolioId": ctx.portfolio_id(d["portfolio"]),
             "ProductId": ctx.product_id(d["product"]),
-            "Type": "LAUNCH",
+            "Type": d.get("Type", "LAUNCH"),  # plans saved before other types carry no Type
             "Parameters": d["Parameters"],
             "Description": d["Description"],
         }
@@ -400,19 +454,25 @@ class Executor:
         except ClientError as exc:
             if error_code(exc) != "DuplicateResourceException":
                 raise
-            # a launch constraint appeared since the plan was made: fine if it is the one wanted
+            # the constraint appeared since the plan was made: fine if it is the one wanted
             for page in sc.get_paginator("list_constraints_for_portfolio").paginate(
                     PortfolioId=params["PortfolioId"], ProductId=params["ProductId"]):
                 for detail in page.get("ConstraintDetails", []):
-                    if detail.get("Type") == "LAUNCH" and detail.get("Description") == params["Description"]:
+                    if detail.get("Type") == params["Type"] and detail.get("Description") == params["Description"]:
                         return self._ok(action, detail["ConstraintId"], id=detail["ConstraintId"])
             raise
         return self._ok(action, constraint_id, id=constraint_id)
 
+    def _constraint_delete(self, ctx: _Context, action: Action) -> ActionOutcome:
+        """Constraints the configuration no longer has (planned only with --prune); one gone already is fine."""
+        for constraint_id in action.details["constraint_ids"]:
+            self._delete_constraint(ctx, constraint_id)
+        return self._ok(action)
+
     def _constraint_update(self, ctx: _Context, action: Action) -> ActionOutcome:
-        """UpdateConstraint in place (Parameters and Description; documented for LAUNCH constraints);
-        extra LAUNCH constraints on the pair are deleted first.  One deleted since it was read is
-        created instead."""
+        """UpdateConstraint in place (Parameters and Description; its documentation gives the Parameters of
+        LAUNCH, NOTIFICATION and RESOURCE_UPDATE alike); extra constraints of the type on the pair are deleted
+        first.  One deleted since it was read is created instead."""
         d = action.details
         for constraint_id in d.get("replace", []):
             self._delete_constraint(ctx, constraint_id)
@@ -428,6 +488,33 @@ class Executor:
             ctx.deleted.add(constraint_id)
             return self._constraint_create(ctx, action)
         return self._ok(action, constraint_id, id=constraint_id)
+
+    # ---------------------------------------------------------------------------------------- applied digests
+
+    def _ledger_tag(self, ctx: _Context, action: Action, **change) -> None:
+        d = action.details
+        if "portfolio" in d:
+            ctx.clients.sc.update_portfolio(Id=ctx.portfolio_id(d["portfolio"]), **change)
+        else:
+            self._eventually(lambda: ctx.clients.sc.update_product(Id=ctx.product_id(d["product"]), **change))
+
+    def _ledger_update(self, ctx: _Context, action: Action) -> ActionOutcome:
+        """The applied digest, last: every action of the resource before it succeeded (else nothing
+        starts any more); one that ended with a warning leaves the digest unrecorded."""
+        d = action.details
+        resource = action.target.rsplit("/", 1)[0]
+        if resource in ctx.unclean:
+            return ActionOutcome(action, "skipped", f"applied digest of {resource} not recorded: an action for it "
+                                 f"ended with a warning")
+        value = (portfolio_digest(d["base"], [ctx.product_id(p) for p in d["products"]]) if "portfolio" in d
+                 else d["digest"])
+        self._ledger_tag(ctx, action, AddTags=[{"Key": APPLIED_TAG, "Value": value}])
+        return self._ok(action, value, digest=value)
+
+    def _ledger_delete(self, ctx: _Context, action: Action) -> ActionOutcome:
+        """The applied digest removed first, so that a run stopped half-way leaves none."""
+        self._ledger_tag(ctx, action, RemoveTags=[APPLIED_TAG])
+        return self._ok(action)
 
     # ---------------------------------------------------------------------------------------- shares
 
@@ -541,6 +628,10 @@ class Executor:
             )
             return
         ctx.share_checks[portfolio] = wanted
+
+
+#: what ends an action as "failed" (anything else is a bug and propagates)
+FAILURES = (ClientError, BotoCoreError, ActionFailed, OSError)
 
 
 def _describe_error(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.awsids import IAM_ARN, IAM_PATTERN_ARN, ORG_ID, ROLE_ARN, ROLE_NAME, SHARE_VALUE
+from generator.awsids import IAM_ARN, IAM_PATTERN_ARN, ORG_ID, PARTITION, ROLE_ARN, ROLE_NAME, SHARE_VALUE
 from generator.publish import s3policy
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "OWNER_TAG_PORTFOLIO",
     "OWNER_TAG_PRODUCT",
     "SHARE_CHECK_TAG",
+    "APPLIED_TAG",
     "STUDIO_TAG",
 ]
 
@@ -40,6 +41,10 @@ OWNER_TAG_PRODUCT = "smcat:product"
 #: portfolio tag listing the share operations (tokens) a later run must check: those that did not
 #: complete cleanly (DescribePortfolioShareStatus needs the token; no list call returns it)
 SHARE_CHECK_TAG = "smcat:share-check"
+#: portfolio and product tag: the digest of the desired state smcat last applied completely (publish/ledger.py)
+APPLIED_TAG = "smcat:applied"
+#: tags the publisher itself puts on a portfolio (they count against the 20 tags per portfolio)
+PUBLISHER_TAGS = (OWNER_TAG_PORTFOLIO, SHARE_CHECK_TAG, APPLIED_TAG)
 STUDIO_TAG = "sagemaker:studio-visibility"
 
 MAX_TAGS = 20  # per portfolio / product (Service Catalog quota)
@@ -51,6 +56,49 @@ MAX_TEMPLATE_BYTES = 1_000_000  # CloudFormation: template body in S3
 HEX64 = re.compile(r"[0-9a-f]{64}")
 KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 SUPPORT_URL = re.compile(r"https?://\S+")
+
+# ------------------------------------------------------------------ RESOURCE_UPDATE and NOTIFICATION constraints
+#: TagUpdateOnProvisionedProduct's values (CreateConstraint's Parameters, RESOURCE_UPDATE: "ALLOWED or NOT_ALLOWED")
+TAG_UPDATE_VALUES = ("ALLOWED", "NOT_ALLOWED")
+#: topics one launch can notify: ProvisionProduct's and CloudFormation CreateStack's NotificationArns hold at
+#: most 5 (botocore models); Service Catalog hands the constraint's topics to CloudFormation ("Passed to
+#: CloudFormation", ProvisionProduct.NotificationArns)
+MAX_NOTIFICATION_TOPICS = 5
+#: an SNS topic ARN whose region may be {region} (standard names: 1-256 letters, digits, - and _; FIFO: .fifo)
+SNS_TOPIC_ARN = re.compile(
+    rf"^arn:({PARTITION}):sns:(?P<region>[^:]*):\d{{12}}:([A-Za-z0-9_-]{{1,256}}|[A-Za-z0-9_-]{{1,251}}\.fifo)$"
+)
+
+
+def topic_arn_problem(arn: str) -> str | None:
+    """Why ``arn`` is not an SNS topic ARN whose region is a region name or {region} (None: it is one)."""
+    match = SNS_TOPIC_ARN.match(arn)
+    if match is None:
+        return (f"{arn!r} is not an SNS topic ARN (arn:aws:sns:<region or {s3policy.REGION_PLACEHOLDER}>:"
+                "<12-digit account>:<topic name>)")
+    region = match["region"]
+    if region != s3policy.REGION_PLACEHOLDER and not s3policy.REGION.match(region):
+        return (f"{arn!r}: {region!r} is not a region name; use {s3policy.REGION_PLACEHOLDER} for the region "
+                "each publish goes to")
+    return None
+
+
+def topic_in(arn: str, region: str) -> str:
+    """The topic ARN in ``region`` ({region} replaced)."""
+    return arn.replace(s3policy.REGION_PLACEHOLDER, region, 1)
+
+
+def resource_update_parameters(tag_update: str) -> dict:
+    """CreateConstraint's RESOURCE_UPDATE Parameters, as its documentation spells them:
+    {"Version":"2.0","Properties":{"TagUpdateOnProvisionedProduct":"String"}}."""
+    return {"Version": "2.0", "Properties": {"TagUpdateOnProvisionedProduct": tag_update}}
+
+
+def notification_parameters(topic_arn: str) -> dict:
+    """CreateConstraint's NOTIFICATION Parameters ({"NotificationArns" : ["arn:aws:sns:..."]}), one topic each:
+    AWS's CDK makes one constraint per topic (an SNS topic "may only have a single subscription to any given
+    portfolio-product association", aws-servicecatalog README)."""
+    return {"NotificationArns": [topic_arn]}
 
 
 class ManifestError(Exception):
@@ -117,10 +165,13 @@ class Product:
 
 @dataclass(frozen=True)
 class Share:
-    type: str  # ORGANIZATION | ORGANIZATIONAL_UNIT | ACCOUNT
-    value: str
+    type: str  # ORGANIZATION | ORGANIZATIONAL_UNIT | ACCOUNT; OU_PATH until oupaths.py resolves it
+    value: str  # the id (for OU_PATH: the path, such as Root/Workloads/ML)
     share_principals: bool
     share_tag_options: bool
+    path: str | None = None  # the OU path this share comes from (also once resolved); None: an id target
+    exclude: tuple[str, ...] = ()  # OU_PATH only: OU paths under it that the share must not reach
+    optional: bool = False  # OU_PATH only: a path that does not exist is a plan note, not a problem
 
 
 @dataclass(frozen=True)
@@ -158,6 +209,9 @@ class Portfolio:
     publish_to: tuple[str, ...] = (s3policy.SERVICE_CATALOG,)
     s3_templates: S3Templates | None = None  # set exactly when publish_to has s3
     organization_id: str | None = None
+    tag_update: str | None = None  # RESOURCE_UPDATE constraint: ALLOWED | NOT_ALLOWED; None: none configured
+    notification_topics: tuple[str, ...] = ()  # NOTIFICATION constraints: SNS topic ARNs, may hold {region}
+    file: str = ""  # the portfolio file (portfolios/<key>.yaml), for problems found at plan time
 
     @property
     def launch_parameters(self) -> dict[str, str]:
@@ -461,8 +515,14 @@ def _load_portfolio(check: _Checker, key: str, raw: Any, product_keys: set[str])
             check.fail(s_where, "must be an object")
             continue
         kind, value = item.get("type"), item.get("value")
+        if kind == "OU_PATH":
+            share = _load_path_share(check, s_where, item)
+            shares += [share] if share is not None else []
+            continue
+        if "exclude" in item or "optional" in item:
+            check.fail(s_where, "exclude and optional are for OU_PATH shares only")
         if kind not in SHARE_VALUE:
-            check.fail(s_where, "type must be ORGANIZATION, ORGANIZATIONAL_UNIT or ACCOUNT")
+            check.fail(s_where, "type must be ORGANIZATION, ORGANIZATIONAL_UNIT, ACCOUNT or OU_PATH")
             continue
         if not isinstance(value, str) or not SHARE_VALUE[kind].fullmatch(value):
             check.fail(s_where, f"{value!r} is not a valid {kind} id")
@@ -486,11 +546,12 @@ def _load_portfolio(check: _Checker, key: str, raw: Any, product_keys: set[str])
         raw_tags = {}
     for tag_key, tag_value in raw_tags.items():
         _check_tag(check, f"{where} tag {tag_key!r}", tag_key, tag_value)
-        if tag_key in (OWNER_TAG_PORTFOLIO, SHARE_CHECK_TAG):
+        if tag_key in PUBLISHER_TAGS:
             check.fail(where, f"tag {tag_key} is reserved for the publisher")
         tags[tag_key] = tag_value if isinstance(tag_value, str) else ""
-    if len(tags) + 1 > MAX_TAGS:
-        check.fail(where, f"at most {MAX_TAGS - 1} tags (the publisher adds {OWNER_TAG_PORTFOLIO})")
+    if len(tags) + len(PUBLISHER_TAGS) > MAX_TAGS:
+        check.fail(where, f"at most {MAX_TAGS - len(PUBLISHER_TAGS)} tags (the publisher adds "
+                   f"{', '.join(PUBLISHER_TAGS)})")
 
     tag_options: list[tuple[str, str]] = []
     raw_options = raw.get("tag_options", {})
@@ -512,17 +573,62 @@ def _load_portfolio(check: _Checker, key: str, raw: Any, product_keys: set[str])
     if s3_templates is not None:
         if tag_options:
             check.fail(where, "S3 templates have no TagOptions; publish_to: [s3] cannot express them")
-        if raw.get("organization_id") is None and any(s.type == "ORGANIZATIONAL_UNIT" for s in shares):
+        if raw.get("organization_id") is None and any(s.type in ("ORGANIZATIONAL_UNIT", "OU_PATH") for s in shares):
             check.fail(where, "an OU share of S3 templates needs organization_id (aws:PrincipalOrgPaths)")
 
+    tag_update, topics = _load_update_and_notification(check, where, raw)
     return Portfolio(
         key=key, display_name=display_name, description=description, provider=provider,
         products=tuple(products), studio_visibility=studio,
         launch_constraint=tuple(sorted((k, v) for k, v in launch.items() if isinstance(v, str))),
         principals=tuple(principals), shares=tuple(shares), tags=tuple(sorted(tags.items())),
         tag_options=tuple(sorted(set(tag_options))), publish_to=publish_to, s3_templates=s3_templates,
-        organization_id=organization_id,
+        organization_id=organization_id, tag_update=tag_update, notification_topics=topics,
+        file=raw["file"] if isinstance(raw.get("file"), str) else f"portfolios/{key}.yaml",
     )
+
+
+def _load_path_share(check: _Checker, where: str, item: dict) -> Share | None:
+    """An OU path share (resolved at plan time by oupaths.py): the path, its excludes and optional."""
+    from .oupaths import exclude_problems, path_problem  # oupaths imports this module
+
+    value = item.get("value")
+    reason = path_problem(value) if isinstance(value, str) else f"{value!r} is not an OU path"
+    if reason is not None:
+        check.fail(where, reason)
+        return None
+    exclude = item.get("exclude", [])
+    if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
+        check.fail(where, "exclude must be a list of OU paths")
+        return None
+    for index, why in exclude_problems(value, list(enumerate(exclude))):
+        check.fail(where, f"exclude[{index}]: {why}")
+    share_principals = check.boolean(where, item, "share_principals")
+    share_tag_options = check.boolean(where, item, "share_tag_options")
+    optional = check.boolean(where, item, "optional")
+    return Share("OU_PATH", value, share_principals, share_tag_options, value, tuple(exclude), optional)
+
+
+def _load_update_and_notification(check: _Checker, where: str, raw: dict) -> tuple[str | None, tuple[str, ...]]:
+    """tag_update_constraint and notification_constraints (manifests from before them have neither)."""
+    tag_update = raw.get("tag_update_constraint")
+    if tag_update is not None and tag_update not in TAG_UPDATE_VALUES:
+        check.fail(where, f"tag_update_constraint must be {' or '.join(TAG_UPDATE_VALUES)}")
+        tag_update = None
+    topics = raw.get("notification_constraints") or []
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        check.fail(where, "'notification_constraints' must be a list of SNS topic ARNs")
+        return tag_update, ()
+    for topic in topics:
+        reason = topic_arn_problem(topic)
+        if reason:
+            check.fail(where, f"notification_constraints: {reason}")
+    if len(set(topics)) != len(topics):
+        check.fail(where, "notification_constraints lists a topic twice")
+    if len(topics) > MAX_NOTIFICATION_TOPICS:
+        check.fail(where, f"notification_constraints: at most {MAX_NOTIFICATION_TOPICS} topics (a stack notifies "
+                          f"at most {MAX_NOTIFICATION_TOPICS})")
+    return tag_update, tuple(topics)
 
 
 def _load_s3(check: _Checker, where: str, raw: dict) -> tuple[tuple[str, ...], S3Templates | None, str | None]:

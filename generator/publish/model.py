@@ -42,6 +42,12 @@ class Options:
     prune: bool = False
     share_timeout: float = 900.0
     retry_shares: bool = False
+    #: read every portfolio and product in full, whatever their applied digests (smcat:applied) say
+    refresh: bool = False
+    #: delete DEPRECATED versions past the newest N deprecated ones that nothing seen uses (None: never)
+    retire_after: int | None = None
+    #: retire versions of products in shared portfolios too (their use in other accounts cannot be seen)
+    retire_shared: bool = False
 
     def bucket_for(self, region: str) -> str:
         return self.bucket.replace("{region}", region)
@@ -109,6 +115,8 @@ class Plan:
     options: Options
     regions: list[RegionPlan] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: what each OU path share target resolved to (oupaths.Resolution.to_dict), the same in every region
+    ou_paths: list[dict] = field(default_factory=list)
 
     @property
     def actions(self) -> list[Action]:
@@ -136,6 +144,7 @@ class Plan:
             "counts": self.counts(),
             "regions": [r.to_dict() for r in self.regions],
             "warnings": list(self.warnings),
+            "ou_paths": list(self.ou_paths),
         }
 
 
@@ -158,12 +167,15 @@ class RegionResult:
     failed: ActionOutcome | None = None
     remaining: list[Action] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: actions that were in flight (--max-parallel) when ``failed`` failed, and failed as well
+    also_failed: list[ActionOutcome] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
             "region": self.region,
             "applied": [o.to_dict() for o in self.applied],
             "failed": self.failed.to_dict() if self.failed else None,
+            "also_failed": [o.to_dict() for o in self.also_failed],
             "remaining": [a.to_dict() for a in self.remaining],
             "warnings": list(self.warnings),
         }

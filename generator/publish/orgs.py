@@ -18,11 +18,16 @@ delegated admin and the publisher says so.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from botocore.exceptions import ClientError
 
-from .aws import Clients, error_code
+from .aws import Clients, Runtime, describe_exception, error_code
+from .manifest import Catalog
+from .oupaths import Resolution, has_ou_paths, resolve_ou_paths
+from .s3config import S3Config
 
-__all__ = ["PreflightError", "OrgAccess", "SERVICE_PRINCIPAL"]
+__all__ = ["PreflightError", "OrgAccess", "SERVICE_PRINCIPAL", "resolve_share_paths"]
 
 SERVICE_PRINCIPAL = "servicecatalog.amazonaws.com"
 DENIED = ("AccessDenied", "AccessDeniedException", "AccessDeniedForDependencyException")
@@ -128,3 +133,30 @@ class OrgAccess:
             + f" nor a delegated administrator for {SERVICE_PRINCIPAL}, so it cannot share with organization "
             f"nodes.\n{_register_hint(account)}"
         )
+
+
+def resolve_share_paths(catalog: Catalog, s3: S3Config | None, runtime: Runtime, regions: list[str],
+                        progress) -> tuple[Catalog, S3Config | None, list[Resolution]]:
+    """The catalog and S3 target with OU path share targets resolved (oupaths.py); unchanged, with no AWS call,
+    when no share names a path.  Raises OuPathError (bad input: exit 2) or StateError (Organizations said no)."""
+    if not has_ou_paths(catalog):
+        return catalog, s3, []
+    from .state import StateError
+
+    # Organizations has one endpoint per partition; any region of the run reaches it
+    s3_regions = [r for p in (s3.portfolios.values() if s3 else ()) for r in p.regions]
+    clients = Clients(runtime, next(iter(regions + s3_regions), None))
+    progress.info("resolving OU paths through AWS Organizations ...")
+    try:
+        resolved, resolutions = resolve_ou_paths(catalog, clients.organizations,
+                                                 lambda: clients.sts.get_caller_identity()["Account"])
+    except ClientError as exc:
+        raise StateError(
+            f"cannot resolve the OU paths of share targets: {describe_exception(exc)}; reading the organization "
+            f"(ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) needs the management account or "
+            f"a delegated administrator"
+        ) from None
+    if s3 is not None:
+        s3 = replace(s3, portfolios={k: replace(p, shares=resolved.portfolios[k].shares)
+                                     for k, p in s3.portfolios.items()})
+    return resolved, s3, resolutions

@@ -6,8 +6,10 @@ is the order they are applied in:
 1. S3 artifacts (seed zips, then templates that point at them);
 2. portfolios (create / description, provider, tags), their TagOptions and principals;
 3. products (create with the first version / tags and attributes), new versions, re-activation;
-4. product-portfolio associations, then launch constraints (which need the association);
-5. deprecation of versions past --keep-versions;
+4. product-portfolio associations, then constraints (which need the association): launch, tag update
+   (RESOURCE_UPDATE) and notification; with --prune, removal of those no longer configured;
+5. deprecation of versions past --keep-versions; with --retire-after, deletion of deprecated versions
+   past the newest N that nothing this account can see uses;
 6. with --prune, removal of product associations that are no longer configured;
 7. shares, last, so that recipients never see a half-built portfolio; with --prune, unshares.
 """
@@ -20,6 +22,7 @@ import re
 
 from .artifacts import normalize_prefix, seed_key, template_key, template_url
 from .manifest import (
+    APPLIED_TAG,
     OWNER_TAG_PORTFOLIO,
     OWNER_TAG_PRODUCT,
     SHARE_CHECK_TAG,
@@ -27,6 +30,9 @@ from .manifest import (
     Catalog,
     Portfolio,
     Product,
+    notification_parameters,
+    resource_update_parameters,
+    topic_in,
 )
 from .model import Action, Options, RegionPlan
 from .state import LivePortfolio, LiveState, constraint_description, share_errors_text
@@ -115,8 +121,9 @@ def plan_region(catalog: Catalog, options: Options, live: LiveState) -> RegionPl
     _plan_principals(catalog, live, plan)
     _plan_products(catalog, options, live, plan, problems)
     _plan_associations(catalog, live, plan)
-    _plan_constraints(catalog, live, plan)
+    _plan_constraints(catalog, options, live, plan)
     _plan_deprecations(catalog, options, live, plan)
+    _plan_retirements(catalog, options, live, plan)
     _plan_stale_associations(catalog, options, live, plan)
     _plan_shares(catalog, options, live, plan)
     _plan_share_checks(catalog, options, live, plan)
@@ -199,7 +206,7 @@ def _plan_portfolios(catalog: Catalog, live: LiveState, plan: RegionPlan, proble
         if current.provider != portfolio.provider:
             changes["ProviderName"] = portfolio.provider
         add = {k: v for k, v in tags.items() if current.tags.get(k) != v}
-        remove = sorted(k for k in current.tags if k not in tags and k != SHARE_CHECK_TAG)
+        remove = sorted(k for k in current.tags if k not in tags and k not in (SHARE_CHECK_TAG, APPLIED_TAG))
         if changes or add or remove:
             what = sorted(changes) + [f"+tag {k}" for k in sorted(add)] + [f"-tag {k}" for k in remove]
             plan.actions.append(Action(
@@ -329,7 +336,7 @@ def _plan_version(product: Product, options: Options, live: LiveState, plan: Reg
         if len(current.artifacts) >= QUOTAS["versions_per_product"]:
             problems.append(
                 f"{live.region}: product {product.key} already has {len(current.artifacts)} versions, the "
-                f"quota; delete old versions by hand (the publisher never deletes versions)"
+                f"quota; retire deprecated ones (publish --retire-after N) or delete old versions by hand"
             )
             return
         # same version with new content, or the same content in a new location: keep names unique
@@ -379,6 +386,81 @@ def _plan_deprecations(catalog: Catalog, options: Options, live: LiveState, plan
             ))
 
 
+def _unseen_use(catalog: Catalog, live: LiveState, portfolio_ids: list[str]) -> str:
+    """Why provisioned products of the product may exist where this account cannot see them ('' when
+    not): a portfolio holding it is shared (provisioned products belong to the account that launched
+    them; SearchProvisionedProducts' Account level is the caller's account), or smcat does not manage it."""
+    managed = {p.id: key for key, p in live.portfolios.items()}
+    reasons = []
+    for portfolio_id in portfolio_ids:
+        key = managed.get(portfolio_id)
+        if key is None:
+            reasons.append(f"it is also in portfolio {portfolio_id}, whose shares smcat does not read")
+            continue
+        targets = {(s.type, s.value) for s in catalog.portfolios[key].shares} if key in catalog.portfolios else set()
+        targets |= set((live.portfolios[key].shares or {}).keys())
+        if targets:
+            shown = ", ".join(f"{t} {v}" for t, v in sorted(targets))
+            reasons.append(f"portfolio {key} is shared with {shown}")
+    if not reasons:
+        return ""
+    return "; ".join(reasons) + ": provisioned products in other accounts cannot be seen from this one"
+
+
+def _retirement_verdict(artifact, usage, deprecating: set[str], unseen: str, options: Options) -> str:
+    """Why a deprecated version past the newest --retire-after ones is kept ('' = delete it)."""
+    if artifact.id in deprecating:
+        return "deprecated by this run; retired by a later one"
+    if usage is None:
+        return "its use was not read"
+    if usage.users.get(artifact.id):
+        return "used by " + ", ".join(sorted(usage.users[artifact.id]))
+    if usage.changing:
+        return "provisioned products are under change (" + ", ".join(sorted(usage.changing)) + ")"
+    if unseen and not options.retire_shared:
+        return unseen + " (--retire-shared retires anyway)"
+    return ""
+
+
+def _plan_retirements(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan) -> None:
+    """--retire-after N: delete the DEPRECATED versions past the newest N deprecated ones, when nothing
+    uses them.  Never the current version (nor one this plan re-activates); a version this plan
+    deprecates counts as deprecated but is kept until a later run, so that every deleted version was
+    deprecated for at least one run.  Everything kept past the newest N is said in a note, with why."""
+    if options.retire_after is None:
+        return
+    versions = [a for a in plan.actions if a.resource == "artifact"]
+    deprecating = {a.details["artifact_id"] for a in versions if a.kind == "deprecate"}
+    reactivating = {a.details.get("artifact_id") for a in versions if a.kind == "update"}
+    location = live_location(options, live)
+    for key, product in catalog.products.items():
+        current = live.products.get(key)
+        if current is None:
+            continue
+        deprecated = [a for a in current.artifacts if (a.guidance == "DEPRECATED" or a.id in deprecating)
+                      and a.id not in reactivating and not _is_current(a, product, location)]
+        ordered = sorted(deprecated, key=lambda a: (a.created is not None, a.created or 0), reverse=True)
+        usage = (live.usage or {}).get(key)
+        unseen = _unseen_use(catalog, live, usage.portfolio_ids) if usage is not None else ""
+        kept = []
+        for artifact in ordered[options.retire_after:]:
+            why = _retirement_verdict(artifact, usage, deprecating, unseen, options)
+            if why:
+                kept.append(f"{artifact.name} ({why})")
+                continue
+            plan.actions.append(Action(
+                "delete", "artifact", f"product/{key}/version/{artifact.name}", live.region,
+                f"retire deprecated version {artifact.name} (past the newest {options.retire_after} deprecated, "
+                f"used by no provisioned product)",
+                {"product": key, "product_id": current.id, "artifact_id": artifact.id, "Name": artifact.name},
+            ))
+        newest = [a.name for a in ordered[:options.retire_after]]
+        if newest:
+            kept.insert(0, f"{', '.join(newest)} (the newest {options.retire_after} deprecated)")
+        if kept:
+            plan.notes.append(f"retire: product {key} keeps deprecated versions " + "; ".join(kept))
+
+
 # ------------------------------------------------------------------------------------------ associations
 
 
@@ -397,43 +479,156 @@ def _plan_associations(catalog: Catalog, live: LiveState, plan: RegionPlan) -> N
                 ))
 
 
-def _plan_constraints(catalog: Catalog, live: LiveState, plan: RegionPlan) -> None:
+def _plan_constraints(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan) -> None:
+    """Per product of each portfolio: its LAUNCH constraint, its RESOURCE_UPDATE (tag update) constraint when the
+    portfolio sets tag_update_constraint, and a NOTIFICATION constraint per topic of notification_constraints.
+    Constraints the portfolio does not (or no longer) configure are reported, and removed only with --prune."""
     for key, portfolio in catalog.portfolios.items():
         current = live.portfolios.get(key)
-        parameters = portfolio.launch_parameters
+        topics = _topics_in(key, portfolio, live.region, plan)
+        unconfigured: list[str] = []  # "product: what" of the constraints left in place without --prune
         for product_key in portfolio.products:
             product = live.products.get(product_key)
-            target = f"portfolio/{key}/product/{product_key}/launch-constraint"
             on_pair = []
             if current is not None and product is not None:
                 on_pair = [c for c in current.constraints if c.product_id == product.id]
-            existing = [c for c in on_pair if c.type == "LAUNCH"]
-            details = {
-                "portfolio": key,
-                "product": product_key,
-                "Parameters": json.dumps(parameters, sort_keys=True),
-                "Description": constraint_description(parameters),
-                # the live state the create was decided from: part of its IdempotencyToken, so a
-                # create after the first constraint is gone is not the first create's replay
-                "live_constraint_ids": sorted(c.id for c in on_pair),
-            }
-            if not existing:
-                plan.actions.append(Action(
-                    "create", "constraint", target, live.region, f"launch constraint {json.dumps(parameters)}",
-                    details,
-                ))
-            elif len(existing) == 1 and existing[0].parameters == parameters:
-                plan.actions.append(Action("noop", "constraint", target, live.region, "launch constraint in place"))
+            pair = _Pair(key, product_key, on_pair, live.region, plan)
+            pair.one_per_pair("LAUNCH", "launch-constraint", "launch constraint", portfolio.launch_parameters,
+                              lambda c, wanted: c.parameters == wanted)
+            if portfolio.tag_update is not None:
+                pair.one_per_pair("RESOURCE_UPDATE", "resource-update-constraint", "tag update constraint",
+                                  resource_update_parameters(portfolio.tag_update),
+                                  lambda c, wanted: _tag_update_of(c) == _tag_update_of(wanted))
             else:
-                # UpdateConstraint changes a LAUNCH constraint's parameters in place; any extra one
-                # (only one LAUNCH constraint per product and portfolio is allowed) is deleted
-                keep, *extra = sorted(existing, key=lambda c: c.id)
-                old = ", ".join(json.dumps(c.parameters) for c in existing)
-                plan.actions.append(Action(
-                    "update", "constraint", target, live.region,
-                    f"change launch constraint {old} to {json.dumps(parameters)}",
-                    {**details, "constraint_id": keep.id, "replace": [c.id for c in extra]},
+                unconfigured += pair.unconfigured([c for c in on_pair if c.type == "RESOURCE_UPDATE"],
+                                                  "resource-update-constraint", "tag update constraint",
+                                                  options.prune)
+            unconfigured += pair.notifications(topics, options.prune)
+        if unconfigured:
+            plan.notes.append(
+                f"portfolio {key} has constraints its configuration does not have ({'; '.join(unconfigured)}); "
+                "run with --prune to remove them"
+            )
+
+
+def _tag_update_of(constraint_or_parameters) -> str | None:
+    """TagUpdateOnProvisionedProduct of RESOURCE_UPDATE parameters (or of a live constraint's)."""
+    parameters = getattr(constraint_or_parameters, "parameters", constraint_or_parameters)
+    properties = parameters.get("Properties") if isinstance(parameters, dict) else None
+    return properties.get("TagUpdateOnProvisionedProduct") if isinstance(properties, dict) else None
+
+
+def _notification_arns(constraint) -> list[str]:
+    arns = constraint.parameters.get("NotificationArns") if isinstance(constraint.parameters, dict) else None
+    return [a for a in arns if isinstance(a, str)] if isinstance(arns, list) else []
+
+
+def _topics_in(key: str, portfolio: Portfolio, region: str, plan: RegionPlan) -> list[str]:
+    """The portfolio's topics in ``region`` ({region} replaced). CloudFormation publishes a stack's events to
+    topics of the stack's region only (one elsewhere fails the stack: "Invalid parameter: TopicArn",
+    aws-cdk#20603), so a topic named in another region gets no constraint here, and the plan says so."""
+    here, elsewhere = [], []
+    for topic in portfolio.notification_topics:
+        arn = topic_in(topic, region)
+        (here if arn.split(":")[3] == region else elsewhere).append(arn)
+    if elsewhere:
+        plan.notes.append(
+            f"portfolio {key}: notification topic {', '.join(elsewhere)} is not in {region}, and CloudFormation "
+            f"notifies topics of the stack's region only: no NOTIFICATION constraint for it in {region} (write "
+            "{region} in the ARN for a topic per region)"
+        )
+    return here
+
+
+class _Pair:
+    """Plans the constraints of one product in one portfolio (deciding only: appends actions to the plan)."""
+
+    def __init__(self, portfolio: str, product: str, on_pair: list, region: str, plan: RegionPlan):
+        self.portfolio, self.product, self.on_pair, self.region, self.plan = portfolio, product, on_pair, region, plan
+
+    def _target(self, suffix: str) -> str:
+        return f"portfolio/{self.portfolio}/product/{self.product}/{suffix}"
+
+    def _details(self, kind: str, parameters: dict) -> dict:
+        return {
+            "portfolio": self.portfolio,
+            "product": self.product,
+            "Type": kind,
+            "Parameters": json.dumps(parameters, sort_keys=True),
+            "Description": constraint_description(parameters, kind),
+            # the live state the create was decided from: part of its IdempotencyToken, so a
+            # create after the first constraint is gone is not the first create's replay
+            "live_constraint_ids": sorted(c.id for c in self.on_pair),
+        }
+
+    def one_per_pair(self, kind: str, suffix: str, label: str, parameters: dict, same) -> None:
+        """A type a product has at most one of per portfolio (LAUNCH: CreateConstraint's documentation; RESOURCE_UPDATE:
+        AWS's CDK refuses a second "tag update constraint" per association): created when missing, left alone when
+        ``same``, else changed in place (UpdateConstraint takes either type's Parameters, per its documentation),
+        any extra one deleted first."""
+        existing = [c for c in self.on_pair if c.type == kind]
+        details, target = self._details(kind, parameters), self._target(suffix)
+        if not existing:
+            self.plan.actions.append(Action(
+                "create", "constraint", target, self.region, f"{label} {json.dumps(parameters)}", details))
+        elif len(existing) == 1 and same(existing[0], parameters):
+            self.plan.actions.append(Action("noop", "constraint", target, self.region, f"{label} in place"))
+        else:
+            keep, *extra = sorted(existing, key=lambda c: c.id)
+            old = ", ".join(json.dumps(c.parameters) for c in existing)
+            self.plan.actions.append(Action(
+                "update", "constraint", target, self.region, f"change {label} {old} to {json.dumps(parameters)}",
+                {**details, "constraint_id": keep.id, "replace": [c.id for c in extra]},
+            ))
+
+    def unconfigured(self, constraints: list, suffix: str, label: str, prune: bool) -> list[str]:
+        """Constraints nothing configures: deleted with --prune, else listed for the plan's note."""
+        if not constraints:
+            return []
+        if not prune:
+            return [f"{self.product}: {label} {', '.join(c.id for c in constraints)}"]
+        self.plan.actions.append(Action(
+            "delete", "constraint", self._target(suffix), self.region, f"remove {label} (pruned)",
+            {"portfolio": self.portfolio, "product": self.product,
+             "constraint_ids": sorted(c.id for c in constraints)},
+        ))
+        return []
+
+    def notifications(self, wanted: list[str], prune: bool) -> list[str]:
+        """One NOTIFICATION constraint per wanted topic. A live one naming only wanted topics stays; one naming
+        wanted and other topics stays without --prune (noted) and is narrowed in place with it; one naming none
+        is noted, or deleted with --prune."""
+        covered: set[str] = set()
+        unconfigured: list[str] = []
+        for c in sorted((c for c in self.on_pair if c.type == "NOTIFICATION"), key=lambda c: c.id):
+            arns = _notification_arns(c)
+            kept = [a for a in arns if a in wanted]
+            covered.update(kept)
+            extra = sorted(set(arns) - set(wanted))
+            suffix = f"notification-constraint/{kept[0] if kept else (arns[0] if arns else c.id)}"
+            if not kept:
+                unconfigured += self.unconfigured([c], suffix, "notification constraint", prune)
+            elif extra and not prune:
+                unconfigured.append(f"{self.product}: notification constraint {c.id} also notifies {', '.join(extra)}")
+            elif extra:
+                parameters = {"NotificationArns": kept}
+                self.plan.actions.append(Action(
+                    "update", "constraint", self._target(suffix), self.region,
+                    f"stop notifying {', '.join(extra)} (pruned)",
+                    {**self._details("NOTIFICATION", parameters), "constraint_id": c.id, "replace": []},
                 ))
+        for topic in wanted:
+            target = self._target(f"notification-constraint/{topic}")
+            if topic in covered:
+                self.plan.actions.append(Action("noop", "constraint", target, self.region,
+                                                "notification constraint in place"))
+                continue
+            parameters = notification_parameters(topic)
+            self.plan.actions.append(Action(
+                "create", "constraint", target, self.region, f"notification constraint {json.dumps(parameters)}",
+                self._details("NOTIFICATION", parameters),
+            ))
+        return unconfigured
 
 
 def _plan_stale_associations(catalog: Catalog, options: Options, live: LiveState, plan: RegionPlan) -> None:

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from .aws import Clients, Runtime
 from .executor import Executor, Progress
+from .ledger import Ledger
 from .manifest import Catalog
 from .model import Options, Plan, PublishResult, RegionPlan
-from .orgs import OrgAccess, PreflightError
+from .orgs import OrgAccess, PreflightError, resolve_share_paths
 from .planner import plan_region
 from .s3config import S3Config, service_catalog_view
 from .state import LiveState, read_state
@@ -47,15 +48,21 @@ def make_plan(catalog: Catalog, options: Options, runtime: Runtime, regions: lis
     With ``s3`` (portfolios whose publish_to has s3), Service Catalog gets the portfolios that publish
     there (none: no Service Catalog call at all) and each S3 templates bucket is planned after the regions."""
     progress = progress or Progress()
-    planned = Planned(Plan(dist=str(catalog.dist), options=options, warnings=list(catalog.warnings)), s3=s3)
+    # OU path share targets become ids first: the planner, the executor and the bucket policy see ids only
+    catalog, s3, ou_paths = resolve_share_paths(catalog, s3, runtime, regions, progress)
+    planned = Planned(Plan(dist=str(catalog.dist), options=options, warnings=list(catalog.warnings),
+                           ou_paths=[r.to_dict() for r in ou_paths]), s3=s3)
     sc_catalog = catalog if s3 is None else service_catalog_view(catalog, s3)
     planned.sc_catalog = sc_catalog
     org = OrgAccess()
     for region in regions if s3 is None or s3.uses_service_catalog else []:
         clients = Clients(runtime, region)
         progress.info(f"reading {region} ...")
-        state = read_state(clients, sc_catalog, options)
+        # the applied digests: what a run with nothing to change need not read (ledger.py)
+        ledger = Ledger(sc_catalog, options)
+        state = read_state(clients, sc_catalog, options, ledger)
         region_plan = plan_region(sc_catalog, options, state)
+        ledger.plan(state, region_plan)
         if any(a.resource == "share" and a.is_write for a in region_plan.actions):
             try:
                 region_plan.notes.extend(org.check(clients))

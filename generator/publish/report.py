@@ -27,8 +27,22 @@ def _line(action: Action) -> str:
         f"  ({action.summary})" if action.summary else "")
 
 
+def _ou_path_lines(plan: Plan) -> list[str]:
+    """What each OU path share target resolved to (once: the same in every region), and the shares an
+    exclusion expanded it to."""
+    if not plan.ou_paths:
+        return []
+    out = ["OU paths (resolved through AWS Organizations):"]
+    for resolution in plan.ou_paths:
+        out.append(f"  portfolio {resolution['portfolio']} {resolution['share']}: {resolution['summary']}")
+        if resolution["exclude"]:
+            out.extend(f"      {s['type']} {s['value']} ({s['where']})" for s in resolution["shares"])
+        out.extend(f"      note: {note}" for note in resolution["notes"])
+    return out
+
+
 def render_plan(plan: Plan, *, show_noop: bool = False) -> str:
-    out: list[str] = []
+    out: list[str] = _ou_path_lines(plan)
     for region in plan.regions:
         prefix = plan.options.prefix or "(none)"
         if getattr(region, "target", None) == "s3":
@@ -69,6 +83,7 @@ def render_result(result: PublishResult) -> str:
         failed = region.failed
         out.append(f"{region.region}: FAILED at {failed.action.kind} {failed.action.target}")
         out.append(f"    {failed.message}")
+        out.extend(_also_failed_lines(region))
         out.append(f"  Applied before the failure ({len(region.applied)}):")
         out.extend("  " + _line(o.action) for o in region.applied)
         if not region.applied:
@@ -92,6 +107,17 @@ def render_result(result: PublishResult) -> str:
     return "\n".join(out)
 
 
+def _also_failed_lines(region) -> list[str]:
+    """Actions that were in flight (--max-parallel) when the first failed, and failed too."""
+    if not region.also_failed:
+        return []
+    out = [f"  Also failed while in flight ({len(region.also_failed)}):"]
+    for outcome in region.also_failed:
+        out.append("  " + _line(outcome.action))
+        out.append(f"        {outcome.message}")
+    return out
+
+
 def plan_json(plan: Plan) -> str:
     problems = plan.problems
     return json.dumps({"status": "failed" if problems else "ok", "error": "; ".join(problems) or None,
@@ -100,8 +126,8 @@ def plan_json(plan: Plan) -> str:
 
 def result_error(result: PublishResult) -> str:
     """One message for a publish that did not fully succeed ("" when it did)."""
-    parts = [f"{r.region}: {r.failed.action.kind} {r.failed.action.target} failed: {r.failed.message}"
-             for r in result.regions if r.failed is not None]
+    parts = [f"{r.region}: {o.action.kind} {o.action.target} failed: {o.message}"
+             for r in result.regions for o in ([r.failed] if r.failed is not None else []) + r.also_failed]
     if result.not_started:
         parts.append(f"regions not started: {', '.join(result.not_started)}")
     parts.extend(result.warnings)

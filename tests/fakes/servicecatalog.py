@@ -43,10 +43,19 @@ the strict choice and says so in the method's docstring):
   operation's status stays readable by its token (``DescribePortfolioShareStatus``) in later runs,
   the only way to learn it: ``DescribePortfolioShares`` tells neither the token nor the status, and a
   share that ended ``COMPLETED_WITH_ERRORS`` is listed like a clean one (``ERROR``: not listed);
+* constraints: LAUNCH, RESOURCE_UPDATE and NOTIFICATION Parameters checked as CreateConstraint's documentation
+  spells them (``InvalidParametersException``); one LAUNCH, one RESOURCE_UPDATE and one NOTIFICATION per topic
+  per product and portfolio (``DuplicateResourceException``; see ``_check_update_or_notification``);
 * optional eventual consistency: new portfolios/products invisible to list/search calls for a
   while (``visibility_lag``), constraints on a just-associated product answered with
   ``ResourceNotFoundException`` a few times (``association_lag``);
-* fault injection: fail the Nth call of an operation, before or after applying it.
+* fault injection: fail the Nth call of an operation, before or after applying it;
+* optional time (off by default, see ``latency`` and ``rate_limit``): each request takes a fixed time, and each
+  operation has a token bucket per region (the request-rate throttling AWS documents for EC2: per account,
+  Region and API); a request that finds it empty is answered ``ThrottlingException`` ("Rate exceeded").
+  A timed request reaches the double only after every ``before-send`` handler ran, botocore adaptive
+  mode's client-side rate limiter included, as a real request reaches AWS after it.  Each call records
+  when it started and ended, and the double how many were in flight at most.
 """
 
 from __future__ import annotations
@@ -61,6 +70,7 @@ import re
 import string
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -101,6 +111,7 @@ DEFAULT_LIMITS = {
 IAM_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:(role|user|group)/[\w+=,.@/-]+")
 IAM_PATTERN_ARN = re.compile(r"arn:aws[a-z-]*:iam:::(role|user|group)/[\w+=,.@/*?-]+")
 LAUNCH_KEYS = {"RoleArn", "LocalRoleName"}
+SNS_TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:[a-z]{2,4}(-[a-z]+)+-\d{1,2}:\d{12}:[\w.-]{1,256}")
 CONSTRAINT_TYPES = {"LAUNCH", "NOTIFICATION", "RESOURCE_UPDATE", "STACKSET", "TEMPLATE"}
 SHARE_FINAL = {"COMPLETED", "COMPLETED_WITH_ERRORS", "ERROR"}
 NODE_TO_SHARE_TYPE = {
@@ -108,6 +119,25 @@ NODE_TO_SHARE_TYPE = {
     "ORGANIZATIONAL_UNIT": "ORGANIZATIONAL_UNIT",
     "ACCOUNT": "ORGANIZATION_MEMBER_ACCOUNT",
 }
+
+
+def _is_resource_update(parsed: Any) -> bool:
+    """Exactly {"Version":"2.0","Properties":{"TagUpdateOnProvisionedProduct":"ALLOWED"|"NOT_ALLOWED"}}."""
+    if not isinstance(parsed, dict) or set(parsed) != {"Version", "Properties"} or parsed["Version"] != "2.0":
+        return False
+    properties = parsed["Properties"]
+    return (isinstance(properties, dict) and set(properties) == {"TagUpdateOnProvisionedProduct"}
+            and properties["TagUpdateOnProvisionedProduct"] in ("ALLOWED", "NOT_ALLOWED"))
+
+
+def _notification_arns(parsed: Any) -> list[str] | None:
+    """The topics of exactly {"NotificationArns": [1-5 SNS topic ARNs]}; None for anything else."""
+    if not isinstance(parsed, dict) or set(parsed) != {"NotificationArns"}:
+        return None
+    arns = parsed["NotificationArns"]
+    if not isinstance(arns, list) or not 1 <= len(arns) <= 5:
+        return None
+    return arns if all(isinstance(a, str) and SNS_TOPIC_ARN.fullmatch(a) for a in arns) else None
 
 
 class SCError(Exception):
@@ -126,6 +156,9 @@ class Call:
     params: dict
     region: str
     error: str | None = None
+    #: time.monotonic() when the request reached the double and when its answer left (timed doubles only)
+    started: float | None = None
+    ended: float | None = None
 
     @property
     def is_write(self) -> bool:
@@ -173,6 +206,30 @@ class _Region:
     idempotency: dict = field(default_factory=dict)  # (op, token) -> (params, response)
     association_lag: dict = field(default_factory=dict)  # (portfolio, product) -> remaining failures
     org_access: str = "ENABLED"
+    provisioned: dict = field(default_factory=dict)  # provisioned product id -> record (helper C's section)
+    records: dict = field(default_factory=dict)  # record id -> record (RecordDetail members + progress)
+
+
+class _Deferred(AWSResponse):
+    """An answer computed when botocore first reads it: after every ``before-send`` handler ran (botocore
+    calls them all, then uses the first answer), so that adaptive retry mode's client-side rate limiter
+    (a ``before-send`` handler less specific than the double's, hence called after it) delays the request
+    before it reaches the double, as it delays a real request before it reaches AWS."""
+
+    def __init__(self, produce: Callable[[], AWSResponse]):  # not super().__init__: that needs the answer
+        self._produce = produce
+        self._answer: AWSResponse | None = None
+        self._content = None
+
+    def _resolved(self) -> AWSResponse:
+        if self._answer is None:
+            self._answer = self._produce()
+        return self._answer
+
+    url = property(lambda self: self._resolved().url)
+    status_code = property(lambda self: self._resolved().status_code)
+    headers = property(lambda self: self._resolved().headers)
+    raw = property(lambda self: self._resolved().raw)
 
 
 class _Raw(io.BytesIO):
@@ -235,6 +292,10 @@ class ServiceCatalogDouble:
         product was associated with the portfolio.
     template_checker: callable(url) -> bool; when given, LoadTemplateFromURL must be readable.
     limits: override quotas (see DEFAULT_LIMITS).
+    latency: seconds each request takes (off: 0); timed requests run outside the double's lock, so
+        requests sent at once overlap as they would against AWS.
+    rate_limit: (requests per second, bucket size) of each operation's token bucket per region (off: None);
+        a request finding it empty is answered ThrottlingException and changes nothing.
     """
 
     def __init__(
@@ -248,8 +309,16 @@ class ServiceCatalogDouble:
         template_checker: Callable[[str], bool] | None = None,
         limits: dict | None = None,
         seed: int = 0,
+        latency: float = 0.0,
+        rate_limit: tuple[float, float] | None = None,
     ):
         self.account_id = account_id
+        self.latency = latency
+        self.rate_limit = rate_limit
+        self.throttled = 0  # requests answered ThrottlingException by the rate limit
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # (region, operation) -> (tokens, when)
         self.default_org_access = org_access
         self.share_steps = share_steps
         self.visibility_lag = visibility_lag
@@ -267,6 +336,7 @@ class ServiceCatalogDouble:
         self._op_counts: dict[str, int] = {}
         self._lock = threading.RLock()
         self.service_model = _service_model()
+        self._init_provisioning()
 
     # --------------------------------------------------------------------------------- installation
 
@@ -368,6 +438,9 @@ class ServiceCatalogDouble:
             params = cbor_loads(request.body or b"") if protocol == "cbor" else json_loads(request.body or b"")
         except ValueError as exc:
             return self._respond(request, protocol, error=SCError("SerializationException", str(exc)))
+        if self.latency or self.rate_limit:
+            self._claim(request)
+            return _Deferred(lambda: self._timed_answer(request, protocol, operation, params, region))
         with self._lock:
             status, body = self._process(operation, params, region)
         if status >= 300:
@@ -389,6 +462,43 @@ class ServiceCatalogDouble:
         """
         parsed = urlparse(request.url)
         request.url = f"https://{CLAIMED_HOST}{parsed.path}"
+
+    # --------------------------------------------------------------------------------- time
+
+    def _timed_answer(self, request, protocol: str, operation: str, params: dict, region: str) -> AWSResponse:
+        """A request that takes ``latency`` seconds and may be throttled by ``rate_limit``."""
+        with self._lock:
+            started = time.monotonic()
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self._token(region, operation, started):
+                status, body = self._process(operation, params, region)
+            else:
+                self.throttled += 1
+                self.calls.append(Call(operation, copy.deepcopy(params), region, "ThrottlingException"))
+                status, body = 400, SCError("ThrottlingException", "Rate exceeded")
+            call = self.calls[-1]
+            call.started = started
+        try:
+            time.sleep(self.latency)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+                call.ended = time.monotonic()
+        if status >= 300:
+            return self._respond(request, protocol, error=body)
+        return self._respond(request, protocol, body=body)
+
+    def _token(self, region: str, operation: str, now: float) -> bool:
+        """Take one token from the operation's bucket (refilled continuously, at most its size)."""
+        if self.rate_limit is None:
+            return True
+        rate, size = self.rate_limit
+        tokens, when = self._buckets.get((region, operation), (size, now))
+        tokens = min(size, tokens + (now - when) * rate)
+        taken = tokens >= 1
+        self._buckets[(region, operation)] = (tokens - 1 if taken else tokens, now)
+        return taken
 
     def call(self, operation: str, params: dict, region: str = "us-east-1") -> dict:
         """Invoke the double directly (no botocore): returns the response or raises SCError."""
@@ -448,6 +558,7 @@ class ServiceCatalogDouble:
         self.calls.append(call)
         region = self.region(region_name)
         self._advance_shares(region)
+        self._advance_records(region)
 
         fault = self._fault_for(operation, nth, after=False)
         if fault is not None:
@@ -869,14 +980,19 @@ class ServiceCatalogDouble:
         matches = [a for a in p["Artifacts"] if a["Id"] == params["ProvisioningArtifactId"]]
         if not matches:
             raise SCError("ResourceNotFoundException", f"Provisioning artifact {params['ProvisioningArtifactId']}")
-        return {
+        response = {
             "ProvisioningArtifactDetail": self._artifact_detail(matches[0]),
             "Info": dict(matches[0]["Info"]),
             "Status": "AVAILABLE",
         }
+        if params.get("IncludeProvisioningArtifactParameters"):
+            response["ProvisioningArtifactParameters"] = self._artifact_parameter_list(matches[0])
+        return response
 
     def _op_DeleteProvisioningArtifact(self, region: _Region, params: dict) -> dict:
-        """The last version of a product cannot be deleted (ResourceInUseException)."""
+        """The last version of a product cannot be deleted (ResourceInUseException).  A version that
+        provisioned products still use is deleted all the same: the API reference names only the last
+        version and products shared with the caller as refusals, so the caller must check usage itself."""
         p = self._product(region, params["ProductId"])
         matches = [a for a in p["Artifacts"] if a["Id"] == params["ProvisioningArtifactId"]]
         if not matches:
@@ -981,6 +1097,7 @@ class ServiceCatalogDouble:
                             "DuplicateResourceException",
                             "A launch constraint already exists for this product and portfolio",
                         )
+            self._check_update_or_notification(region, params["Type"], parsed, pair, None, "DuplicateResourceException")
             cid = self._new_id("cons-")
             region.constraints[cid] = {
                 "ConstraintId": cid,
@@ -1013,6 +1130,41 @@ class ServiceCatalogDouble:
                 "A LAUNCH constraint needs exactly one of RoleArn or LocalRoleName",
             )
 
+    def _check_update_or_notification(self, region: _Region, kind: str, parsed: Any, pair: tuple, own_id: str | None,
+                                      duplicate_code: str) -> None:
+        """RESOURCE_UPDATE and NOTIFICATION Parameters exactly as CreateConstraint's documentation spells them:
+        {"Version":"2.0","Properties":{"TagUpdateOnProvisionedProduct":"ALLOWED|NOT_ALLOWED"}} and
+        {"NotificationArns":["arn:aws:sns:..."]} (at most 5: ProvisionProduct.NotificationArns); anything else ->
+        InvalidParametersException.  Strict choices where AWS does not say: a second RESOURCE_UPDATE constraint on
+        a product and portfolio, or a topic another NOTIFICATION constraint there already names, is refused
+        (AWS's CDK refuses both at synth); a topic of another region is refused here, where AWS lets the stack
+        fail at launch (CloudFormation: "Invalid parameter: TopicArn")."""
+        if kind == "RESOURCE_UPDATE":
+            if not _is_resource_update(parsed):
+                raise SCError("InvalidParametersException", "A RESOURCE_UPDATE constraint needs "
+                              '{"Version":"2.0","Properties":{"TagUpdateOnProvisionedProduct":"ALLOWED|NOT_ALLOWED"}}')
+            if any(c["Type"] == "RESOURCE_UPDATE" for c in self._on_pair(region, pair, own_id)):
+                raise SCError(duplicate_code, "A RESOURCE_UPDATE constraint already exists for this product and "
+                              "portfolio")
+        if kind == "NOTIFICATION":
+            arns = _notification_arns(parsed)
+            if arns is None:
+                raise SCError("InvalidParametersException",
+                              'A NOTIFICATION constraint needs {"NotificationArns": ["arn:aws:sns:..."]} (1-5 topics)')
+            elsewhere = [a for a in arns if a.split(":")[3] != region.name]
+            if elsewhere:
+                raise SCError("InvalidParametersException", f"Topic {elsewhere[0]} is not in {region.name}")
+            named = {a for c in self._on_pair(region, pair, own_id) if c["Type"] == "NOTIFICATION"
+                     for a in json.loads(c["Parameters"]).get("NotificationArns", [])}
+            if named & set(arns) or len(set(arns)) != len(arns):
+                raise SCError(duplicate_code, "A NOTIFICATION constraint for this topic already exists for this "
+                              "product and portfolio")
+
+    @staticmethod
+    def _on_pair(region: _Region, pair: tuple, own_id: str | None) -> list[dict]:
+        return [c for c in region.constraints.values()
+                if (c["PortfolioId"], c["ProductId"]) == pair and c["ConstraintId"] != own_id]
+
     def _op_UpdateConstraint(self, region: _Region, params: dict) -> dict:
         """Description and Parameters (the documented syntax per type, LAUNCH included) in place."""
         c = region.constraints.get(params["Id"])
@@ -1025,6 +1177,9 @@ class ServiceCatalogDouble:
                 raise SCError("InvalidParametersException", "Parameters must be JSON") from exc
             if c["Type"] == "LAUNCH":
                 self._check_launch(parsed)
+            # UpdateConstraint's errors are ResourceNotFoundException and InvalidParametersException only
+            self._check_update_or_notification(region, c["Type"], parsed, (c["PortfolioId"], c["ProductId"]),
+                                               c["ConstraintId"], "InvalidParametersException")
             c["Parameters"] = params["Parameters"]
         if params.get("Description") is not None:
             c["Description"] = params["Description"]
@@ -1277,6 +1432,364 @@ class ServiceCatalogDouble:
         ]
         page, token = self._page(items, params, "DescribePortfolioShares", default_size=50)
         return {"PortfolioShareDetails": page, "NextPageToken": token}
+
+    # --------------------------------------------------------------------------------- provisioned products
+    #
+    # Provisioned products and their records.  A record goes CREATED -> IN_PROGRESS -> SUCCEEDED | FAILED
+    # over later calls to the double (record_steps, as share_steps); meanwhile its provisioned product is
+    # UNDER_CHANGE.  A failed update leaves the product TAINTED on its old version ("a request to update to
+    # a new version failed and the stack rolled back to the current version": the ProvisionedProduct
+    # Status documentation), a failed launch ERROR.  Parameters are checked against the version's template
+    # when template_reader can read it: a key the template does not declare, UsePreviousValue for a key the
+    # stack does not have, and a parameter without a default left out are InvalidParametersException
+    # (strict choice: a parameter left out takes the template's default, as in a CloudFormation stack
+    # update without UsePreviousValue).  Tags on UpdateProvisionedProduct need a RESOURCE_UPDATE
+    # constraint with TagUpdateOnProvisionedProduct ALLOWED (UpdateProvisionedProduct's Tags documentation).
+    # One caller: the Account, Role and User access levels all see every provisioned product of the region.
+
+    RECORD_FINAL = ("SUCCEEDED", "FAILED")
+
+    def _init_provisioning(self) -> None:
+        self.record_steps: tuple[int, int] = (1, 3)
+        #: callable(url) -> template bytes (None: unreadable); without it parameters are not checked
+        self.template_reader: Callable[[str], bytes | None] | None = None
+        #: the most UpdateProvisionedProduct records that were running at once
+        self.max_updates_in_progress = 0
+        self._failing: dict[str, str] = {}  # provisioned product id or name -> its next update's failure
+        self.caller_arn = f"arn:aws:iam::{self.account_id}:role/Admin"
+
+    def fail_next_update(self, provisioned_product: str, message: str = "Resource handler returned a failure") -> None:
+        """The next UpdateProvisionedProduct of this provisioned product (name or id) fails: its record
+        ends FAILED with the message, the provisioned product TAINTED on its old version."""
+        self._failing[provisioned_product] = message
+
+    def provisioned_products(self, region: str = "us-east-1") -> list[dict]:
+        return [copy.deepcopy(pp) for pp in self.region(region).provisioned.values()]
+
+    def advance(self, region: str = "us-east-1") -> None:
+        """One tick of the double's clock, as a call makes: for another double (SageMaker projects) whose
+        calls are answered from this one's records."""
+        with self._lock:
+            self._tick += 1
+            self._advance_shares(self.region(region))
+            self._advance_records(self.region(region))
+
+    @staticmethod
+    def _parse_template(body: bytes) -> dict:
+        try:
+            return json.loads(body)
+        except ValueError:
+            import yaml
+
+            loaded = yaml.safe_load(body)
+            return loaded if isinstance(loaded, dict) else {}
+
+    def _template_parameters(self, artifact: dict) -> dict | None:
+        """{name: definition} of a version's template; None when the double cannot read it."""
+        if "_parameters" not in artifact:
+            url = (artifact.get("Info") or {}).get("LoadTemplateFromURL")
+            body = self.template_reader(url) if self.template_reader is not None and url else None
+            artifact["_parameters"] = (None if body is None
+                                       else dict(self._parse_template(body).get("Parameters") or {}))
+        return artifact["_parameters"]
+
+    def _artifact_parameter_list(self, artifact: dict) -> list[dict]:
+        result = []
+        for key, definition in (self._template_parameters(artifact) or {}).items():
+            item = {"ParameterKey": key, "ParameterType": definition.get("Type", "String"),
+                    "IsNoEcho": bool(definition.get("NoEcho")), "Description": definition.get("Description", "")}
+            if "Default" in definition:
+                item["DefaultValue"] = str(definition["Default"])
+            result.append(item)
+        return result
+
+    def _parameter_values(self, artifact: dict, given: list[dict], previous: dict | None) -> dict:
+        declared = self._template_parameters(artifact)
+        values: dict[str, str] = {}
+        for parameter in given:
+            key = parameter.get("Key")
+            if not key:
+                raise SCError("InvalidParametersException", "A provisioning parameter needs a Key")
+            if declared is not None and key not in declared:
+                raise SCError("InvalidParametersException", f"Parameters: [{key}] do not exist in the template")
+            if parameter.get("UsePreviousValue"):
+                if previous is None or key not in previous:
+                    raise SCError("InvalidParametersException",
+                                  f"Invalid input for parameter key {key}. Cannot specify usePreviousValue as "
+                                  f"true for a parameter key not in the previous template")
+                values[key] = previous[key]
+            else:
+                values[key] = parameter.get("Value", "")
+        if declared is None:
+            return {**(previous or {}), **values}
+        for key, definition in declared.items():
+            if key not in values:
+                if "Default" not in definition:
+                    raise SCError("InvalidParametersException", f"Parameters: [{key}] must have values")
+                values[key] = str(definition["Default"])
+        return values
+
+    @staticmethod
+    def _find_artifact(product: dict, artifact_id: str | None, name: str | None) -> dict:
+        for artifact in product["Artifacts"]:
+            if (artifact_id and artifact["Id"] == artifact_id) or (not artifact_id and artifact["Name"] == name):
+                return artifact
+        raise SCError("ResourceNotFoundException", f"Provisioning artifact {artifact_id or name} not found")
+
+    def _product_by(self, region: _Region, product_id: str | None, name: str | None) -> dict:
+        if bool(product_id) == bool(name):
+            raise SCError("InvalidParametersException", "Specify exactly one of ProductId or ProductName")
+        if product_id:
+            return self._product(region, product_id)
+        for product in region.products.values():
+            if product["Name"] == name:
+                return product
+        raise SCError("ResourceNotFoundException", f"Product {name} not found")
+
+    def _provisioned_by(self, region: _Region, pp_id: str | None, name: str | None) -> dict:
+        if bool(pp_id) == bool(name):
+            raise SCError("InvalidParametersException",
+                          "Specify exactly one of ProvisionedProductId or ProvisionedProductName")
+        for pp in region.provisioned.values():
+            if pp["Id"] == pp_id or pp["Name"] == name or pp["Arn"] == name:
+                return pp
+        raise SCError("ResourceNotFoundException", f"Provisioned product {pp_id or name} not found")
+
+    def _replayed(self, region: _Region, operation: str, token_key: str, params: dict) -> tuple[tuple, dict, Any]:
+        """(idempotency key, request without token, the earlier response or None) for a provisioning call."""
+        key = (operation, params[token_key])
+        request = {k: v for k, v in params.items() if k not in (token_key, "AcceptLanguage")}
+        seen = region.idempotency.get(key)
+        if seen is not None and seen[0] != request:
+            raise SCError("InvalidParametersException",
+                          f"{token_key} {params[token_key]} was already used with different parameters")
+        return key, request, copy.deepcopy(seen[1]) if seen is not None else None
+
+    def _tag_updates_allowed(self, region: _Region, product_id: str) -> bool:
+        for constraint in region.constraints.values():
+            if constraint["ProductId"] != product_id or constraint["Type"] != "RESOURCE_UPDATE":
+                continue
+            properties = (json.loads(constraint["Parameters"]) or {}).get("Properties") or {}
+            if properties.get("TagUpdateOnProvisionedProduct") == "ALLOWED":
+                return True
+        return False
+
+    def _start_record(self, region: _Region, pp: dict, record_type: str, artifact_id: str, target: dict,
+                      failure: str | None = None) -> dict:
+        record_id = self._new_id("rec-")
+        record = {
+            "RecordId": record_id, "ProvisionedProductName": pp["Name"], "Status": "CREATED",
+            "CreatedTime": self._now(), "UpdatedTime": self._now(), "ProvisionedProductType": "CFN_STACK",
+            "RecordType": record_type, "ProvisionedProductId": pp["Id"], "ProductId": pp["ProductId"],
+            "ProvisioningArtifactId": artifact_id, "RecordErrors": [],
+            "RecordTags": self._tags_out(pp["Tags"]), "_started": self._tick, "_target": target, "_failure": failure,
+        }
+        region.records[record_id] = record
+        pp["Status"] = "UNDER_CHANGE"
+        pp.pop("StatusMessage", None)
+        pp["LastRecordId"] = record_id
+        if record_type != "TERMINATE_PROVISIONED_PRODUCT":
+            pp["LastProvisioningRecordId"] = record_id
+        if record_type == "UPDATE_PROVISIONED_PRODUCT":
+            running = sum(r["RecordType"] == record_type and r["Status"] not in self.RECORD_FINAL
+                          for r in region.records.values())
+            self.max_updates_in_progress = max(self.max_updates_in_progress, running)
+        return record
+
+    def _advance_records(self, region: _Region) -> None:
+        first, second = self.record_steps
+        for record in region.records.values():
+            if record["Status"] in self.RECORD_FINAL:
+                continue
+            elapsed = self._tick - record["_started"]
+            if elapsed <= first:
+                record["Status"] = "CREATED"
+            elif elapsed <= second and not record["_failure"]:  # a stack set to fail fails early
+                record["Status"] = "IN_PROGRESS"
+            else:
+                self._finish_record(region, record)
+
+    def _finish_record(self, region: _Region, record: dict) -> None:
+        record["UpdatedTime"] = self._now()
+        pp = region.provisioned.get(record["ProvisionedProductId"])
+        if record["_failure"]:
+            record["Status"] = "FAILED"
+            record["RecordErrors"] = [{"Code": "StackOperationFailed", "Description": record["_failure"]}]
+            if pp is not None:
+                pp["Status"] = "TAINTED" if record["RecordType"] == "UPDATE_PROVISIONED_PRODUCT" else "ERROR"
+                pp["StatusMessage"] = record["_failure"]
+            return
+        record["Status"] = "SUCCEEDED"
+        if pp is None:
+            return
+        if record["RecordType"] == "TERMINATE_PROVISIONED_PRODUCT":
+            del region.provisioned[pp["Id"]]
+            return
+        target = record["_target"]
+        pp.update(Status="AVAILABLE", ProvisioningArtifactId=target["artifact"], Parameters=target["parameters"],
+                  LastSuccessfulProvisioningRecordId=record["RecordId"])
+        if target.get("tags") is not None:
+            pp["Tags"] = target["tags"]
+
+    @staticmethod
+    def _record_detail(record: dict) -> dict:
+        return {k: copy.deepcopy(v) for k, v in record.items() if not k.startswith("_")}
+
+    @staticmethod
+    def _pp_detail(pp: dict) -> dict:
+        keys = ("Name", "Arn", "Type", "Id", "Status", "StatusMessage", "CreatedTime", "IdempotencyToken",
+                "LastRecordId", "LastProvisioningRecordId", "LastSuccessfulProvisioningRecordId", "ProductId",
+                "ProvisioningArtifactId")
+        return {k: pp[k] for k in keys if pp.get(k) is not None}
+
+    def _pp_attributes(self, region: _Region, pp: dict) -> dict:
+        attributes = {k: v for k, v in self._pp_detail(pp).items()}
+        attributes.update(Tags=self._tags_out(pp["Tags"]), UserArn=pp["UserArn"], UserArnSession=pp["UserArn"])
+        product = region.products.get(pp["ProductId"])
+        if product is not None:
+            attributes["ProductName"] = product["Name"]
+            artifact = next((a for a in product["Artifacts"] if a["Id"] == pp["ProvisioningArtifactId"]), None)
+            if artifact is not None:
+                attributes["ProvisioningArtifactName"] = artifact["Name"]
+        return attributes
+
+    @staticmethod
+    def _access_level(params: dict) -> None:
+        level = params.get("AccessLevelFilter") or {}
+        if level.get("Value") is not None and level["Value"].lower() != "self":
+            raise SCError("InvalidParametersException", "AccessLevelFilter Value: the only supported value is self")
+
+    def _op_ProvisionProduct(self, region: _Region, params: dict) -> dict:
+        """Launch: the version must be active and not DEPRECATED (the admin guide: users cannot launch a
+        deprecated version) and the product in a portfolio (its launch path); names are unique."""
+        key, request, replay = self._replayed(region, "ProvisionProduct", "ProvisionToken", params)
+        if replay is not None:
+            return replay
+        product = self._product_by(region, params.get("ProductId"), params.get("ProductName"))
+        artifact = self._find_artifact(product, params.get("ProvisioningArtifactId"),
+                                       params.get("ProvisioningArtifactName"))
+        if not artifact["Active"] or artifact["Guidance"] == "DEPRECATED":
+            raise SCError("InvalidParametersException",
+                          f"Provisioning artifact {artifact['Id']} is inactive or deprecated and cannot be launched")
+        if not any(product["ProductId"] in members for members in region.portfolio_products.values()):
+            raise SCError("ResourceNotFoundException", f"No launch paths found for product {product['ProductId']}")
+        name = params["ProvisionedProductName"]
+        if any(pp["Name"] == name for pp in region.provisioned.values()):
+            raise SCError("DuplicateResourceException", f"A provisioned product named {name} already exists")
+        values = self._parameter_values(artifact, params.get("ProvisioningParameters", []), None)
+        pp_id = self._new_id("pp-")
+        pp = {
+            "Id": pp_id, "Name": name, "Type": "CFN_STACK", "Status": "UNDER_CHANGE", "CreatedTime": self._now(),
+            "Arn": f"arn:aws:servicecatalog:{region.name}:{self.account_id}:stack/{name}/{pp_id}",
+            "IdempotencyToken": params["ProvisionToken"], "ProductId": product["ProductId"],
+            "ProvisioningArtifactId": artifact["Id"], "Tags": self._check_tags(params.get("Tags", [])),
+            "Parameters": {}, "UserArn": self.caller_arn,
+        }
+        region.provisioned[pp_id] = pp
+        record = self._start_record(region, pp, "PROVISION_PRODUCT", artifact["Id"],
+                                    {"artifact": artifact["Id"], "parameters": values})
+        response = {"RecordDetail": self._record_detail(record)}
+        region.idempotency[key] = (copy.deepcopy(request), copy.deepcopy(response))
+        return response
+
+    def _op_UpdateProvisionedProduct(self, region: _Region, params: dict) -> dict:
+        """To the product's same or another version: a DEPRECATED or inactive version only when it is
+        the one the provisioned product already has (admin guide, version guidance); refused while the
+        provisioned product is under change (strict choice: InvalidParametersException, the error the
+        operation models)."""
+        key, request, replay = self._replayed(region, "UpdateProvisionedProduct", "UpdateToken", params)
+        if replay is not None:
+            return replay
+        pp = self._provisioned_by(region, params.get("ProvisionedProductId"), params.get("ProvisionedProductName"))
+        if pp["Status"] in ("UNDER_CHANGE", "PLAN_IN_PROGRESS"):
+            raise SCError("InvalidParametersException",
+                          f"Provisioned product {pp['Id']} is {pp['Status']}; wait for a stable status")
+        if params.get("ProductId") or params.get("ProductName"):
+            product = self._product_by(region, params.get("ProductId"), params.get("ProductName"))
+            if product["ProductId"] != pp["ProductId"]:
+                raise SCError("InvalidParametersException", "A provisioned product cannot change its product")
+        product = self._product(region, pp["ProductId"])
+        artifact_id, artifact_name = params.get("ProvisioningArtifactId"), params.get("ProvisioningArtifactName")
+        if not artifact_id and not artifact_name:
+            artifact_id = pp["ProvisioningArtifactId"]
+        artifact = self._find_artifact(product, artifact_id, artifact_name)
+        if artifact["Id"] != pp["ProvisioningArtifactId"] and (
+                not artifact["Active"] or artifact["Guidance"] == "DEPRECATED"):
+            raise SCError("InvalidParametersException",
+                          f"Provisioning artifact {artifact['Id']} is inactive or deprecated: update to the current "
+                          f"version or a newer one")
+        tags = None
+        if params.get("Tags") is not None:
+            if not self._tag_updates_allowed(region, product["ProductId"]):
+                raise SCError("InvalidParametersException",
+                              "Tag updates are not allowed: the product has no RESOURCE_UPDATE constraint with "
+                              "TagUpdateOnProvisionedProduct ALLOWED")
+            tags = self._check_tags(params["Tags"])
+        values = self._parameter_values(artifact, params.get("ProvisioningParameters", []), pp["Parameters"])
+        failure = self._failing.pop(pp["Id"], None) or self._failing.pop(pp["Name"], None)
+        record = self._start_record(region, pp, "UPDATE_PROVISIONED_PRODUCT", artifact["Id"],
+                                    {"artifact": artifact["Id"], "parameters": values, "tags": tags}, failure)
+        response = {"RecordDetail": self._record_detail(record)}
+        region.idempotency[key] = (copy.deepcopy(request), copy.deepcopy(response))
+        return response
+
+    def _op_TerminateProvisionedProduct(self, region: _Region, params: dict) -> dict:
+        key, request, replay = self._replayed(region, "TerminateProvisionedProduct", "TerminateToken", params)
+        if replay is not None:
+            return replay
+        pp = self._provisioned_by(region, params.get("ProvisionedProductId"), params.get("ProvisionedProductName"))
+        if pp["Status"] in ("UNDER_CHANGE", "PLAN_IN_PROGRESS"):
+            raise SCError("InvalidParametersException", f"Provisioned product {pp['Id']} is {pp['Status']}")
+        record = self._start_record(region, pp, "TERMINATE_PROVISIONED_PRODUCT", pp["ProvisioningArtifactId"],
+                                    {"artifact": pp["ProvisioningArtifactId"], "parameters": pp["Parameters"]})
+        response = {"RecordDetail": self._record_detail(record)}
+        region.idempotency[key] = (copy.deepcopy(request), copy.deepcopy(response))
+        return response
+
+    def _op_DescribeProvisionedProduct(self, region: _Region, params: dict) -> dict:
+        pp = self._provisioned_by(region, params.get("Id"), params.get("Name"))
+        return {"ProvisionedProductDetail": self._pp_detail(pp), "CloudWatchDashboards": []}
+
+    SEARCH_FIELDS = {"name": "Name", "id": "Id", "productId": "ProductId", "status": "Status", "type": "Type",
+                     "provisioningArtifactId": "ProvisioningArtifactId", "productName": "ProductName",
+                     "provisioningArtifactName": "ProvisioningArtifactName"}
+
+    def _op_SearchProvisionedProducts(self, region: _Region, params: dict) -> dict:
+        """SearchQuery terms ``field:value`` (the fields in SEARCH_FIELDS; others are refused by the
+        double) or free text matched against the name; every term must match."""
+        self._access_level(params)
+        items = [self._pp_attributes(region, pp) for pp in region.provisioned.values()]
+        for values in (params.get("Filters") or {}).values():  # SearchQuery, the only key the model allows
+            for term in values:
+                field_name, _, value = term.partition(":") if ":" in term else ("", "", term)
+                if field_name and field_name not in self.SEARCH_FIELDS:
+                    raise SCError("InvalidParametersException", f"Unsupported search field {field_name} (double)")
+                member = self.SEARCH_FIELDS.get(field_name, "Name")
+                items = [i for i in items if (i.get(member) == value if field_name else value in i["Name"])]
+        if params.get("SortBy") in ("name", "id", "arn", "lastRecordId"):
+            member = {"name": "Name", "id": "Id", "arn": "Arn", "lastRecordId": "LastRecordId"}[params["SortBy"]]
+            items.sort(key=lambda i: i.get(member) or "", reverse=params.get("SortOrder") == "DESCENDING")
+        page, token = self._page(items, params, "SearchProvisionedProducts")
+        return {"ProvisionedProducts": page, "TotalResultsCount": len(items), "NextPageToken": token}
+
+    def _op_ScanProvisionedProducts(self, region: _Region, params: dict) -> dict:
+        self._access_level(params)
+        items = [self._pp_detail(pp) for pp in region.provisioned.values()]
+        page, token = self._page(items, params, "ScanProvisionedProducts")
+        return {"ProvisionedProducts": page, "NextPageToken": token}
+
+    def _op_DescribeRecord(self, region: _Region, params: dict) -> dict:
+        record = region.records.get(params["Id"])
+        if record is None:
+            raise SCError("ResourceNotFoundException", f"Record {params['Id']} not found")
+        return {"RecordDetail": self._record_detail(record), "RecordOutputs": []}
+
+    def _op_ListPortfoliosForProduct(self, region: _Region, params: dict) -> dict:
+        self._product(region, params["ProductId"])
+        items = [self._portfolio_detail(region.portfolios[pid]) for pid, members in region.portfolio_products.items()
+                 if params["ProductId"] in members and pid in region.portfolios]
+        page, token = self._page(items, params, "ListPortfoliosForProduct")
+        return {"PortfolioDetails": page, "NextPageToken": token}
 
     # --------------------------------------------------------------------------------- inspection
 

@@ -122,6 +122,15 @@ def run_cli(runtime_factory, capsys):
     return run
 
 
+def is_ledger_write(call) -> bool:
+    """A double's call that only records or forgets an applied digest (UpdatePortfolio/UpdateProduct changing just
+    the tag smcat:applied; tests/publish/test_ledger.py)."""
+    changes = {k: v for k, v in call.params.items() if k != "Id"}
+    added = changes.get("AddTags") or [{}]
+    return call.operation in ("UpdatePortfolio", "UpdateProduct") and changes in (
+        {"RemoveTags": ["smcat:applied"]}, {"AddTags": [{"Key": "smcat:applied", "Value": added[0].get("Value")}]})
+
+
 @pytest.fixture
 def dist(tmp_path) -> Path:
     return build_dist(tmp_path / "build1")

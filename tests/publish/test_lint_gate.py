@@ -123,11 +123,11 @@ def test_plan_and_publish_output_uses_plurals(double, tmp_path, run_cli):
     spec = {"products": {"only": {"version": "1.0.0", "seeds": {}}}, "portfolios": {}}
     dist = build_dist(tmp_path, spec)
     plan = run_cli("plan", dist)
-    # one template upload and one product: 2 writes
-    assert "Summary: 2 create; 0 unchanged; 2 write actions." in plan.out
+    # one template upload and one product, then its applied digest: 3 writes
+    assert "Summary: 2 create, 1 update; 0 unchanged; 3 write actions." in plan.out
     run = run_cli("publish", dist)
     assert run.code == 0, run.err
-    assert "us-east-1: 2 actions applied." in run.out
+    assert "us-east-1: 3 actions applied." in run.out
     again = run_cli("plan", dist)
     assert "; 0 write actions." in again.out
 

@@ -93,7 +93,7 @@ def test_missing_manifest(tmp_path):
         (lambda m: m["portfolios"]["sagemaker-projects"]["tags"].update({"smcat:portfolio": "y"}), "reserved"),
         (lambda m: m["portfolios"]["sagemaker-projects"]["tags"].update({"k": ""}), "values must be 1-256"),
         (lambda m: m["portfolios"]["sagemaker-projects"]["tags"].update({f"k{i}": "v" for i in range(20)}),
-         "at most 19 tags"),
+         "at most 17 tags"),
         (lambda m: m["portfolios"]["sagemaker-projects"]["tag_options"].update(
             {"many": [f"v{i}" for i in range(30)]}), "at most 25 TagOptions"),
         (lambda m: m["portfolios"]["data-science"].update(display_name="SageMaker MLOps project templates"),
