@@ -1,9 +1,10 @@
 """Model build: a seeded repository whose pushes run a SageMaker Pipeline that registers models.
 
 Seed 000's flow. A push to `main` starts CodePipeline; CodeBuild upserts and starts the SageMaker
-Pipeline (preprocess, train, evaluate, condition on MSE, register as PendingManualApproval) in
-`seedcode/modelbuild/`. Models go into this project's model package group, or, when a hub account
-and group are given, into the shared-services (hub) registry: the model-registry-hub product's
+Pipeline (preprocess, train, evaluate, condition on MSE, register as PendingManualApproval with a
+model card and a lifecycle stage; SageMaker Python SDK v3) in `seedcode/modelbuild/`. Models go
+into this project's model package group, or, when a hub account and group are given, into the
+shared-services (hub) registry: the model-registry-hub product's
 group policy lets the data science accounts it lists register there, as PendingManualApproval only
 (seed 000's push pattern); the hub account may read the artifacts and decrypt them.
 
@@ -453,7 +454,11 @@ PRODUCT = Product(
         "**Pipelines**) and waits for its execution: preprocess, train, evaluate, and register the model if its MSE "
         "is at most `MseThreshold`. The repository's README explains how to change the pipeline.",
         "approve": "New versions wait as `PendingManualApproval`. With `HubAccountId` and `HubModelPackageGroupName` "
-        "they are registered in the hub account's group instead (output `RegistrationTarget`) and approved there.",
+        "they are registered in the hub account's group instead (output `RegistrationTarget`) and approved there. "
+        "Each version carries a model card (its intended use, training data and test metrics) with status "
+        "`PendingReview`: review it and set it to `Approved` with the version. Versions start at lifecycle stage "
+        "`Development` (status `Approved`; pipeline parameters `ModelLifeCycleStage` and "
+        "`ModelLifeCycleStageStatus`).",
         "endpoint": "Deploy the approved versions with a `multi-account-deploy` or `cross-account-endpoint` project "
         "given this project's model package group.",
     },

@@ -32,8 +32,19 @@ export SMCAT_CHECKOV=$PWD/.venv-checkov/bin/checkov
 for seed in "${seeds[@]}"; do
   reqs=()
   for f in "$seed/requirements.txt" "$seed/requirements-dev.txt"; do [ -f "$f" ] && reqs+=(-r "$f"); done
+  # SDK v2 -> v3 in place breaks sagemaker.serve (uninstalling v2 deletes files v3's parts just wrote)
+  if "./.venv-seed-$(basename "$seed")/bin/pip" show sagemaker 2>/dev/null | grep -q '^Version: 2\.'; then
+    rm -rf ".venv-seed-$(basename "$seed")"
+  fi
   venv ".venv-seed-$(basename "$seed")" "${reqs[@]}"
 done
+
+# Chromium draws the docs page's diagrams in tests/test_docs_html.py (which skips without it); best effort.
+if ! command -v chromium >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "== chromium"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "chromium could not be installed: the docs page's browser test will skip"
+fi
 
 echo "== main suite"
 .venv/bin/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 
@@ -348,3 +349,24 @@ def test_hub_option_names_a_group_the_hub_product_can_have(template, built):
 def test_the_key_outlives_the_stack_like_the_bucket_it_encrypts(template):
     key = template["Resources"]["ArtifactKey"]
     assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+
+
+def seed_constants(*names: str) -> dict[str, str]:
+    """Module-level string constants of the seed's pipeline.py (the seed needs SDK v3, not installed here)."""
+    path = __import__("conftest").ROOT / "seedcode/modelbuild/pipelines/regression/pipeline.py"
+    found = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            found.update({t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)})
+    return {name: found[name] for name in names}
+
+
+def test_the_approval_guidance_states_what_the_seed_registers(built):
+    """The page's approval section names the model card status and the first lifecycle stage exactly as the
+    seed's pipeline registers them."""
+    seed = seed_constants("MODEL_CARD_STATUS", "DEFAULT_LIFECYCLE_STAGE", "DEFAULT_LIFECYCLE_STAGE_STATUS")
+    page = (built / "docs" / "model-build.md").read_text()
+    approve = " ".join(page.split("How to approve a model", 1)[1].split("\n#", 1)[0].split())
+    card_status, stage, stage_status = seed.values()
+    assert f"model card (its intended use, training data and test metrics) with status `{card_status}`" in approve
+    assert f"lifecycle stage `{stage}` (status `{stage_status}`;" in approve

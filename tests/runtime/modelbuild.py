@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.hub.access import Principal
+from tests.hub.access import Need, Principal
 from tests.hub.test_fit import PROD_ENDPOINT, STAGING_ENDPOINT, SYNC
 from tests.runtime.calls import Call, check, check_calls
 from tests.runtime.objects import reader_problems
@@ -69,6 +69,7 @@ class ModelBuildCheck:
     reader_problems: list[str] = field(default_factory=list)
     packages: list[ModelPackage] = field(default_factory=list)
     pipeline_role: Principal | None = None
+    registrations: list[Need] = field(default_factory=list)  # the register steps' CreateModelPackage
 
 
 def check_modelbuild(recording: dict[str, Any], rw: RuntimeWorld, readers=MODEL_READERS) -> ModelBuildCheck:
@@ -87,6 +88,7 @@ def check_modelbuild(recording: dict[str, Any], rw: RuntimeWorld, readers=MODEL_
     result.job_problems = [p for n in run.needs for p in check(rw.grants, n)]
     result.job_problems += [f"a job reads {u}, which nothing in the run wrote" for u in run.unread]
     result.packages = run.packages
+    result.registrations = [n for n in run.needs if n.action == "sagemaker:CreateModelPackage"]
     for package in run.packages:
         for container in package.containers:
             url = container.get("ModelDataUrl")

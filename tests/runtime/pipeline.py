@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.hub.access import Need, Principal, need
-from tests.runtime.calls import group_arn, versions_arn
+from tests.runtime.calls import _model_package_context, group_arn, versions_arn
 from tests.runtime.objects import ObjectStore
 
 EXECUTION_ID = "execution-0001"
@@ -154,7 +154,9 @@ class Evaluator:
         group = self.value(args["ModelPackageGroupName"])
         status = self.value(args.get("ModelApprovalStatus"))
         arn = group_arn(group, self.pipeline_role.account)
-        context = {"sagemaker:ModelApprovalStatus": status} if status else {}
+        # the request's condition keys: approval status, and the lifecycle stage it registers at
+        context = _model_package_context({k: self.value(args[k]) for k in ("ModelApprovalStatus", "ModelLifeCycle")
+                                          if args.get(k) is not None})
         self.run.needs.append(need(self.pipeline_role, "sagemaker:CreateModelPackage",
                                    versions_arn(arn).replace("/*", "/1"), name, **context))
         containers = [self.value(c) for c in args["InferenceSpecification"]["Containers"]]

@@ -7,7 +7,8 @@ Run it with the seed's own virtual environment (its pinned SageMaker SDK), from 
 
 It takes the arguments of ``run-pipeline`` from the seed's ``codebuild-buildspec.yml`` itself: the
 build phase's commands run in bash with the CodeBuild environment below and a stand-in
-``run-pipeline`` that only notes its arguments. Then, inside moto (``mock_aws``, fake credentials,
+``run-pipeline`` that only notes its arguments. Then, with the buildspec's ``env.variables`` set as
+CodeBuild sets them, inside moto (``mock_aws``, fake credentials,
 the account and region below) with the artifact bucket created, it calls
 ``pipelines.run_pipeline.main(<those arguments>)`` without ``--wait`` and records every botocore
 API call (``botocore.client.BaseClient._make_api_call``; bucket creation before the run is not
@@ -96,12 +97,21 @@ def build_env(overrides: list[str]) -> dict[str, str]:
     return env
 
 
-def buildspec_argv(seed_dir: str, env: dict[str, str]) -> list[str]:
-    """The arguments the buildspec's build phase passes to ``run-pipeline``, minus ``--wait``."""
+def read_buildspec(seed_dir: str) -> dict[str, Any]:
     import yaml  # the SDK's dependency; in the seed venv
 
     with open(os.path.join(seed_dir, "codebuild-buildspec.yml")) as f:
-        buildspec = yaml.safe_load(f)
+        return yaml.safe_load(f)
+
+
+def buildspec_variables(buildspec: dict[str, Any]) -> dict[str, str]:
+    """The buildspec's ``env.variables``: CodeBuild sets them for every command of the build."""
+    return {k: str(v) for k, v in (buildspec.get("env", {}).get("variables") or {}).items()}
+
+
+def buildspec_argv(seed_dir: str, env: dict[str, str]) -> list[str]:
+    """The arguments the buildspec's build phase passes to ``run-pipeline``, minus ``--wait``."""
+    buildspec = read_buildspec(seed_dir)
     script = "\n".join(buildspec["phases"]["build"]["commands"])
     with tempfile.TemporaryDirectory() as tmp:
         bin_dir = os.path.join(tmp, "bin")
@@ -112,7 +122,7 @@ def buildspec_argv(seed_dir: str, env: dict[str, str]) -> list[str]:
             f.write(f"#!{sys.executable}\nimport json, sys\njson.dump(sys.argv[1:], open({record!r}, 'w'))\n")
         os.chmod(fake, os.stat(fake).st_mode | stat.S_IEXEC)
         os.symlink(sys.executable, os.path.join(bin_dir, "python"))
-        variables = {k: str(v) for k, v in (buildspec.get("env", {}).get("variables") or {}).items()}
+        variables = buildspec_variables(buildspec)
         done = subprocess.run(
             ["bash", "-c", script],
             cwd=seed_dir,
@@ -206,7 +216,6 @@ def offline_environment(env: dict[str, str], tmp: str) -> dict[str, str]:
         "MOTO_ACCOUNT_ID": env["AWS_ACCOUNT_ID"],
         "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": config,
         "SAGEMAKER_USER_CONFIG_OVERRIDE": config,
-        "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
     }
 
 
@@ -232,7 +241,8 @@ def record_run(seed_dir: str, env: dict[str, str]) -> dict[str, Any]:
     sys.path.insert(0, seed_dir)
     calls: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(offline_environment(env, tmp))
+        # As in CodeBuild: the buildspec's env.variables hold for run-pipeline too.
+        os.environ.update({**buildspec_variables(read_buildspec(seed_dir)), **offline_environment(env, tmp)})
         for name in (
             "AWS_PROFILE",
             "AWS_DEFAULT_PROFILE",
@@ -263,12 +273,15 @@ def record_run(seed_dir: str, env: dict[str, str]) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def _no_telemetry():
-    """The SDK's usage telemetry would make an HTTPS request when the training step is built."""
+    """The SDK's usage telemetry would make an HTTPS request (from a thread) when steps are built."""
     try:
-        from sagemaker.telemetry import telemetry_logging
-    except ImportError:  # pragma: no cover - SDK versions without telemetry
-        yield
-        return
+        from sagemaker.core.telemetry import telemetry_logging  # SDK v3
+    except ImportError:  # pragma: no cover - SDK v2, or versions without telemetry
+        try:
+            from sagemaker.telemetry import telemetry_logging
+        except ImportError:
+            yield
+            return
     original = getattr(telemetry_logging, "_send_telemetry_request", None)
     if original is None:  # pragma: no cover
         yield

@@ -57,6 +57,17 @@ def test_modelbuild_pipeline_jobs_are_allowed(modelbuild):
     assert result.job_problems == []
 
 
+def test_the_register_step_is_checked_with_the_stage_it_registers_at(modelbuild):
+    """CreateModelPackage is evaluated with the lifecycle condition keys its request sets, so a
+    policy that limits stages (project-roles' lifecycle policy) is applied to the real request."""
+    _, result = modelbuild
+    [registration] = result.registrations
+    context = dict(registration.context)
+    assert context["sagemaker:ModelLifeCycle:stage"] == "Development"
+    assert context["sagemaker:ModelLifeCycle:stageStatus"]
+    assert result.job_problems == []
+
+
 def test_the_registered_model_is_readable_where_it_is_deployed(modelbuild):
     """The model.tar.gz of the register step: s3:GetObject and kms:Decrypt on its real key by the
     staging/prod endpoint execution roles and the hub's sync role."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import json
@@ -85,6 +86,25 @@ def default_region() -> Optional[str]:
     import boto3
 
     return boto3.Session().region_name or os.environ.get("AWS_REGION") or None
+
+
+@contextlib.contextmanager
+def region_as_default(region: Optional[str]):
+    """``AWS_DEFAULT_REGION=region`` while the block runs, if boto3 would find no region.
+
+    The SageMaker Python SDK v3 needs a default region even when ``--kwargs`` names one: some
+    modules create a boto3 client when they are imported (sagemaker/ai_registry/air_hub.py
+    ``AIRHub``, reached from sagemaker.mlops.workflow.pipeline), and ProcessingStep creates a
+    ``LocalSession`` (sagemaker/mlops/workflow/steps.py), which refuses to start without one.
+    """
+    if not region or default_region():
+        yield
+        return
+    os.environ["AWS_DEFAULT_REGION"] = region
+    try:
+        yield
+    finally:
+        os.environ.pop("AWS_DEFAULT_REGION", None)
 
 
 def get_pipeline_driver(module_name: str, kwargs: Optional[Dict[str, Any]] = None):

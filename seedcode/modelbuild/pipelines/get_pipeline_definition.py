@@ -24,7 +24,13 @@ import sys
 import tempfile
 from unittest import mock
 
-from pipelines._utils import aws_setup_problem, configure_logging, get_pipeline_driver, parse_json_arg
+from pipelines._utils import (
+    aws_setup_problem,
+    configure_logging,
+    get_pipeline_driver,
+    parse_json_arg,
+    region_as_default,
+)
 
 DEFAULT_MODULE = "pipelines.regression.pipeline"
 
@@ -33,7 +39,9 @@ _OFFLINE_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_EC2_METADATA_DISABLED": "true",
-    "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+    # The SDK's client-side check of the roles (iam:SimulatePrincipalPolicy, iam:GetRole), which
+    # moto does not implement; sagemaker/core/helper/iam_role_resolver.py resolve_and_validate_role.
+    "SAGEMAKER_VALIDATE_ROLE": "false",
 }
 
 def parse_args(argv=None):
@@ -67,13 +75,13 @@ def offline_aws():
 
 @contextlib.contextmanager
 def no_telemetry():
-    """Stop the SDK's usage telemetry (an HTTPS request made when the training step is built).
+    """Stop the SDK's usage telemetry (an HTTPS request, from a thread, when steps are built).
 
     Opting out through the SDK config would also work, but any non-empty config makes every
     config look-up validate the config schema, which slows building the definition ~3x.
     """
     try:
-        from sagemaker.telemetry import telemetry_logging
+        from sagemaker.core.telemetry import telemetry_logging
     except ImportError:  # pragma: no cover - SDK versions without telemetry
         yield
         return
@@ -86,7 +94,7 @@ def no_telemetry():
 
 def get_definition(module_name: str, kwargs: dict, offline: bool = False) -> dict:
     """Build the pipeline and return its definition as a dict."""
-    with offline_aws() if offline else contextlib.nullcontext():
+    with offline_aws() if offline else contextlib.nullcontext(), region_as_default(kwargs.get("region")):
         pipeline = get_pipeline_driver(module_name, kwargs)
         return json.loads(pipeline.definition())
 

@@ -32,6 +32,7 @@ from pipelines._utils import (
     merge_tags,
     parse_json_arg,
     parse_tags,
+    region_as_default,
 )
 
 logger = logging.getLogger(__name__)
@@ -86,6 +87,11 @@ def main(argv=None) -> int:
     if args.pipeline_name:
         kwargs["pipeline_name"] = args.pipeline_name
 
+    with region_as_default(kwargs.get("region")):
+        return _run(args, kwargs, tags)
+
+
+def _run(args, kwargs: dict, tags: list) -> int:
     try:
         pipeline = get_pipeline_driver(args.module_name, kwargs)
         definition = json.loads(pipeline.definition())

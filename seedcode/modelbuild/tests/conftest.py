@@ -3,6 +3,8 @@
 * Fake AWS credentials and region; no AWS config/credentials files or instance metadata.
 * An empty SageMaker SDK defaults config, so no user or admin config (local or in S3) is read.
 * Any socket connection to a non-loopback address fails the test that makes it.
+* ``built_in_moto`` builds something once inside moto and returns it with the objects written
+  to S3, for module-scoped fixtures (building the definition takes seconds).
 * The ``aws`` fixture runs a test inside moto (an in-memory AWS) with the SDK's usage
   telemetry switched off, the same set-up as ``get-pipeline-definition --offline``.
 """
@@ -35,7 +37,8 @@ ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
     "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": _EMPTY_SDK_CONFIG,
     "SAGEMAKER_USER_CONFIG_OVERRIDE": _EMPTY_SDK_CONFIG,
-    "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+    # As the buildspec: no client-side IAM checks of the roles (moto has no SimulatePrincipalPolicy).
+    "SAGEMAKER_VALIDATE_ROLE": "false",
 }
 
 
@@ -64,9 +67,10 @@ def _is_local(address) -> bool:
         return False
 
 
-@pytest.fixture(autouse=True)
-def no_network(monkeypatch):
-    """Fail on any connection that would leave the machine."""
+@pytest.fixture(autouse=True, scope="session")
+def no_network():
+    """Fail on any connection that would leave the machine (for the whole session, so that
+    module-scoped builds are guarded too)."""
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
 
@@ -82,8 +86,10 @@ def no_network(monkeypatch):
         guard(address)
         return real_connect_ex(self, address)
 
-    monkeypatch.setattr(socket.socket, "connect", connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", connect)
+        patch.setattr(socket.socket, "connect_ex", connect_ex)
+        yield
 
 
 @pytest.fixture
@@ -98,3 +104,22 @@ def aws():
 @pytest.fixture(scope="session")
 def repo_root() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="session")
+def built_in_moto():
+    """``built_in_moto(build, bucket)`` -> ``(build(), {key: bytes})``: ``build`` run inside moto,
+    and what it left in ``bucket``."""
+    import boto3
+
+    from pipelines.get_pipeline_definition import offline_aws
+
+    def run(build, bucket: str):
+        with offline_aws():
+            result = build()
+            s3 = boto3.client("s3", region_name=ENV["AWS_REGION"])
+            listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+            objects = {o["Key"]: s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read() for o in listed}
+        return result, objects
+
+    return run

@@ -10,7 +10,8 @@ that is what S3 and SageMaker use when no key id is given:
   ``ProcessingOutputConfig.KmsKeyId``.
 
 The endpoint runs the model with network isolation, so the inference code must be inside
-``model.tar.gz`` (a repack step puts it there), not at an S3 URI read when the container starts.
+``model.tar.gz`` (train.py copies itself to ``code/`` of the model directory), not at an S3 URI
+read when the container starts.
 """
 
 from __future__ import annotations
@@ -22,14 +23,13 @@ import botocore.client
 import pytest
 
 from pipelines import run_pipeline
-from pipelines.regression.pipeline import get_pipeline
+from pipelines.regression.pipeline import MODEL_CODE_DIR, TRAINING_SCRIPT, get_pipeline
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::111111111111:role/service-role/AmazonSageMakerServiceCatalogProductsUseRole"
 BUCKET = "sagemaker-p-abc123-111111111111-us-east-1"
 NAME = "sagemaker-my-project-p-abc123"
 KEY = "arn:aws:kms:us-east-1:111111111111:key/11111111-2222-3333-4444-555555555555"
-REPACK_STEP = "DiabetesModel-RepackModel-inference"
 KWARGS = {"region": REGION, "role": ROLE, "default_bucket": BUCKET, "kms_key": KEY,
           "model_package_group_name": "my-project-p-abc123", "pipeline_name": NAME, "base_job_prefix": NAME}
 UPLOADS = {"PutObject", "CreateMultipartUpload", "CopyObject"}
@@ -63,14 +63,14 @@ def all_steps(definition: dict) -> list:
     return found
 
 
-@pytest.fixture
-def definition(aws) -> dict:
-    return json.loads(get_pipeline(**KWARGS).definition())
+@pytest.fixture(scope="module")
+def definition(built_in_moto) -> dict:
+    return built_in_moto(lambda: json.loads(get_pipeline(**KWARGS).definition()), BUCKET)[0]
 
 
 def test_every_processing_and_training_output_is_encrypted_with_the_key(definition):
     jobs = {s["Name"]: s for s in all_steps(definition) if s["Type"] in ("Processing", "Training")}
-    assert sorted(jobs) == sorted(["PreprocessData", "TrainModel", "EvaluateModel", REPACK_STEP])
+    assert sorted(jobs) == sorted(["PreprocessData", "TrainModel", "EvaluateModel"])
     for name, step in jobs.items():
         arguments = step["Arguments"]
         if step["Type"] == "Processing":
@@ -86,44 +86,50 @@ def test_every_processing_and_training_output_is_encrypted_with_the_key(definiti
             assert arguments.get("ProfilerConfig", {"DisableProfiler": True})["DisableProfiler"] is True, name
 
 
-def test_repack_job_writes_the_registered_model_with_the_key(definition):
+def test_the_registered_model_is_the_training_output_written_with_the_key(definition):
     steps = {s["Name"]: s for s in all_steps(definition)}
-    repack = steps[REPACK_STEP]["Arguments"]
-    assert repack["OutputDataConfig"] == {"S3OutputPath": f"s3://{BUCKET}/{NAME}/repacked-model/inference",
-                                          "KmsKeyId": KEY}
-    [container] = steps["DiabetesModel-RegisterModel"]["Arguments"]["InferenceSpecification"]["Containers"]
-    assert container["ModelDataUrl"] == {"Get": f"Steps.{REPACK_STEP}.ModelArtifacts.S3ModelArtifacts"}
+    [container] = steps["RegisterModel"]["Arguments"]["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"] == {"Get": "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"}
+    assert steps["TrainModel"]["Arguments"]["OutputDataConfig"] == {
+        "S3OutputPath": f"s3://{BUCKET}/{NAME}/model", "KmsKeyId": KEY, "CompressionType": "GZIP"}
 
 
 def test_registered_model_runs_its_code_from_inside_the_model(definition):
+    """SAGEMAKER_SUBMIT_DIRECTORY is the model's own code/ directory (tests/test_scripts.py checks
+    that train.py puts itself there and that the container would find model_fn)."""
     steps = {s["Name"]: s for s in all_steps(definition)}
-    [container] = steps["DiabetesModel-RegisterModel"]["Arguments"]["InferenceSpecification"]["Containers"]
+    [container] = steps["RegisterModel"]["Arguments"]["InferenceSpecification"]["Containers"]
     environment = container["Environment"]
-    assert environment["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
-    assert environment["SAGEMAKER_PROGRAM"] == "train.py"
+    assert environment["SAGEMAKER_SUBMIT_DIRECTORY"] == MODEL_CODE_DIR == "/opt/ml/model/code"
+    assert environment["SAGEMAKER_PROGRAM"] == TRAINING_SCRIPT == "train.py"
     assert not any("s3://" in str(value) for value in environment.values()), environment
-    assert REPACK_STEP in steps
+    # No repack job: nothing but the training job writes the registered model.
+    assert [s["Name"] for s in all_steps(definition) if s["Type"] == "Training"] == ["TrainModel"]
 
 
 def test_every_upload_names_the_key(aws, api_calls, capsys):
     """Build, create and start the pipeline as CodeBuild does; every S3 write names the key."""
     assert run_pipeline.main(["--role-arn", ROLE, "--pipeline-name", NAME, "--kwargs", json.dumps(KWARGS)]) == 0
     uploads = [(op, params) for service, op, params in api_calls if service == "s3" and op in UPLOADS]
-    # Sample data, the two processing scripts, the training code and the repack job's code
-    # (each uploaded again when run-pipeline builds the definition a second time, to upsert it).
+    # Sample data, the two processing scripts and the training code (the processing scripts are
+    # uploaded again when run-pipeline builds the definition a second time, to upsert it).
     keys = sorted({params["Key"] for _, params in uploads})
-    assert len(keys) == 5, keys
+    assert len(keys) == 4, keys
     assert f"{NAME}/sample-data/diabetes.csv" in keys
-    assert sum(k.endswith("/sourcedir.tar.gz") for k in keys) == 2, keys
+    assert sum(k.endswith("/sourcedir.tar.gz") for k in keys) == 1, keys
     for op, params in uploads:
         assert params["Bucket"] == BUCKET, params
         assert params.get("ServerSideEncryption") == "aws:kms", (op, params["Key"])
         assert params.get("SSEKMSKeyId") == KEY, (op, params["Key"])
     # The definition is passed inline: above 100 KB the SDK would upload it to S3 without a key
-    # (sagemaker/workflow/pipeline.py Pipeline._create_args).
+    # (sagemaker/mlops/workflow/pipeline.py Pipeline._create_args).
     [create] = [params for service, op, params in api_calls if service == "sagemaker" and op == "CreatePipeline"]
     assert "PipelineDefinition" in create and "PipelineDefinitionS3Location" not in create
     assert create["RoleArn"] == ROLE
+    # The build's role reads no IAM: the SDK's role checks are off (SAGEMAKER_VALIDATE_ROLE=false,
+    # as in the buildspec) and no ModelTrainer SourceCode staging probes the bucket with
+    # iam:SimulatePrincipalPolicy.
+    assert [op for service, op, _ in api_calls if service == "iam"] == []
 
 
 def test_without_a_key_a_warning_is_logged(aws, caplog):

@@ -62,6 +62,8 @@ def run_build_phase(buildspec, tmp_path, env):
 
 def test_buildspec_passes_the_codebuild_variables_to_run_pipeline(buildspec, tmp_path):
     assert "python -m pip install -r requirements.txt ." in buildspec["phases"]["install"]["commands"]
+    # No client-side IAM checks of the roles by the SDK: the build's role does not read IAM.
+    assert buildspec["env"]["variables"]["SAGEMAKER_VALIDATE_ROLE"] == "false"
     result, argv = run_build_phase(buildspec, tmp_path, BUILD_ENV)
     assert result.returncode == 0, result.stderr
     args = run_pipeline.parse_args(argv)
@@ -114,5 +116,19 @@ def test_console_scripts_and_pins(repo_root):
     with open(os.path.join(repo_root, "requirements.txt")) as f:
         pins = [line.strip() for line in f if line.strip() and not line.startswith("#")]
     assert sorted(pins) == sorted(project["dependencies"])
-    sagemaker_pin = next(p for p in pins if re.match(r"sagemaker\b", p))
-    assert sagemaker_pin.endswith(",<3"), "stay on SageMaker Python SDK v2"
+    # SageMaker Python SDK v3 and each of its parts, held to one minor series.
+    sdk_pins = {re.match(r"[a-z-]+", p)[0]: p for p in pins if p.startswith("sagemaker")}
+    assert set(sdk_pins) == {"sagemaker", "sagemaker-core", "sagemaker-train", "sagemaker-serve", "sagemaker-mlops"}
+    assert sdk_pins["sagemaker"].startswith("sagemaker>=3."), "SageMaker Python SDK v3"
+    for name, pin in sdk_pins.items():
+        bounds = re.fullmatch(rf"{name}>=(\d+)\.(\d+),<(\d+)\.(\d+)", pin)
+        major, minor, next_major, next_minor = map(int, bounds.groups())
+        assert (next_major, next_minor) == (major, minor + 1), f"{pin}: one minor series"
+
+
+def test_installed_sdk_is_the_pinned_one():
+    """The environment the tests run in has what CodeBuild installs (requirements.txt)."""
+    from importlib.metadata import version
+
+    assert version("sagemaker").startswith("3.27.")
+    assert version("sagemaker-core").startswith("2.27.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -13,10 +14,18 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from sagemaker.core.shapes.model_card_shapes import ModelCardContent
 from sklearn.dummy import DummyRegressor
 
 from pipelines.regression import evaluate, preprocess, train
-from pipelines.regression.pipeline import DEFAULT_MSE_THRESHOLD, SAMPLE_DATA_FILE, TARGET_COLUMN
+from pipelines.regression.pipeline import (
+    DEFAULT_INTENDED_USE,
+    DEFAULT_MSE_THRESHOLD,
+    MODEL_CODE_DIR,
+    SAMPLE_DATA_FILE,
+    TARGET_COLUMN,
+    TRAINING_SCRIPT,
+)
 
 
 def make_model_tarball(model_dir: str, destination_dir: str) -> str:
@@ -131,6 +140,33 @@ def test_model_fn_serves_raw_feature_rows(trained, splits):
     assert np.all(np.isfinite(predictions))
 
 
+def test_training_puts_the_inference_code_into_the_model(trained, repo_root):
+    """SageMaker uploads the model directory as model.tar.gz: the code travels with the model."""
+    assert sorted(os.listdir(trained)) == ["code", "model.joblib"]
+    assert os.listdir(trained / "code") == [TRAINING_SCRIPT]
+    with open(os.path.join(repo_root, "pipelines", "regression", TRAINING_SCRIPT), "rb") as f:
+        assert (trained / "code" / TRAINING_SCRIPT).read_bytes() == f.read()
+
+
+def test_the_model_archive_serves_with_its_own_code_only(tmp_path, trained, splits):
+    """What the scikit-learn serving container does with the registered package's environment:
+    extract model.tar.gz to /opt/ml/model, import SAGEMAKER_PROGRAM from
+    SAGEMAKER_SUBMIT_DIRECTORY (/opt/ml/model/code) and call its model_fn(/opt/ml/model)."""
+    _, written = splits
+    archive = make_model_tarball(str(trained), str(tmp_path / "s3"))
+    model_dir = tmp_path / "opt" / "ml" / "model"
+    model_dir.mkdir(parents=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(model_dir, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+    code_dir = model_dir / os.path.relpath(MODEL_CODE_DIR, "/opt/ml/model")
+    spec = importlib.util.spec_from_file_location("served_train", code_dir / TRAINING_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.model_fn(str(model_dir))
+    rows = pd.read_csv(written["test"]).drop(columns=[TARGET_COLUMN]).to_numpy(dtype=float)
+    assert np.all(np.isfinite(model.predict(rows)))
+
+
 def test_preprocess_train_evaluate_end_to_end(tmp_path, splits, trained):
     out, written = splits
     model_input = tmp_path / "evaluation-input" / "model"
@@ -152,6 +188,57 @@ def test_preprocess_train_evaluate_end_to_end(tmp_path, splits, trained):
     assert mse["value"] < 0.8 * float(np.var(y_test))
     assert mse["value"] <= DEFAULT_MSE_THRESHOLD
     assert on_disk["regression_metrics"]["r2"]["value"] > 0.2
+
+
+CARD_ARGS = ["--risk-rating", "Low", "--training-data", "s3://b/p/sample-data/diabetes.csv",
+             "--training-data", "s3://b/p/e1/PreprocessData/output/train",
+             "--test-data", "s3://b/p/e1/PreprocessData/output/test"]
+
+
+def run_evaluation(tmp_path, splits, trained, *extra) -> dict:
+    out, _ = splits
+    model_input = tmp_path / "evaluation-input" / "model"
+    make_model_tarball(str(trained), str(model_input))
+    return evaluate.main(["--model-dir", str(model_input), "--test-dir", str(out / "test"),
+                          "--output-dir", str(tmp_path / "evaluation"), *extra])
+
+
+def card_content(tmp_path) -> dict:
+    """model-card.json: {"content": <the JSON text the register step passes as ModelCardContent>}."""
+    document = json.loads((tmp_path / "evaluation" / evaluate.MODEL_CARD_FILE).read_text())
+    assert set(document) == {"content"} and isinstance(document["content"], str)
+    assert len(document["content"]) <= 100_000  # botocore sagemaker ModelCardContent max
+    return json.loads(document["content"])
+
+
+def test_evaluation_writes_the_model_card(tmp_path, splits, trained):
+    report = run_evaluation(tmp_path, splits, trained, "--intended-use", DEFAULT_INTENDED_USE, *CARD_ARGS)
+    content = card_content(tmp_path)
+    # The SDK's model of the card content accepts it, and drops nothing (no misspelt field).
+    assert ModelCardContent.model_validate(content).model_dump(mode="json", exclude_unset=True) == content
+    assert content["intended_uses"] == {"intended_uses": DEFAULT_INTENDED_USE, "risk_rating": "Low"}
+    assert content["training_details"]["training_job_details"]["training_datasets"] == [
+        "s3://b/p/sample-data/diabetes.csv", "s3://b/p/e1/PreprocessData/output/train"]
+    [evaluation] = content["evaluation_details"]
+    assert evaluation["datasets"] == ["s3://b/p/e1/PreprocessData/output/test"]
+    [group] = evaluation["metric_groups"]
+    assert {m["name"]: m["value"] for m in group["metric_data"]} == {
+        name: report["regression_metrics"][name]["value"] for name in ("mse", "rmse", "mae", "r2")}
+    assert {m["type"] for m in group["metric_data"]} == {"number"}
+
+
+def test_the_card_keeps_any_intended_use_text_intact(tmp_path, splits, trained):
+    """The text is a pipeline parameter: quotes, backslashes and newlines must not break the JSON."""
+    text = 'Scores "churn" risk;\nnot for C:\\credit decisions'
+    run_evaluation(tmp_path, splits, trained, "--intended-use", text, *CARD_ARGS)
+    assert card_content(tmp_path)["intended_uses"]["intended_uses"] == text
+
+
+def test_evaluation_refuses_an_unknown_risk_rating(tmp_path, splits, trained, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_evaluation(tmp_path, splits, trained, "--risk-rating", "Severe")
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'Severe'" in capsys.readouterr().err
 
 
 def test_default_threshold_rejects_a_model_that_predicts_the_mean(tmp_path, splits):

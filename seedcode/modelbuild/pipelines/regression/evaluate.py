@@ -1,11 +1,13 @@
-"""Evaluation step: score the trained model on the test set and write ``evaluation.json``.
+"""Evaluation step: score the trained model on the test set; write ``evaluation.json`` and the
+model card content, ``model-card.json``.
 
 Runs in the SageMaker scikit-learn processing container (same version as training, so the
-joblib file loads). Inputs and output, all overridable with arguments::
+joblib file loads). Inputs and outputs, all overridable with arguments::
 
     /opt/ml/processing/model/model.tar.gz   the training job's output
     /opt/ml/processing/test/*.csv           test split from preprocess.py
     /opt/ml/processing/evaluation/evaluation.json
+    /opt/ml/processing/evaluation/model-card.json
 
 ``evaluation.json`` uses the model quality metrics layout that SageMaker Model Registry
 shows, and the pipeline's condition reads ``regression_metrics.mse.value`` from it::
@@ -14,6 +16,13 @@ shows, and the pipeline's condition reads ``regression_metrics.mse.value`` from 
 
 ``standard_deviation`` of ``mse`` is the standard deviation of the prediction errors, as in
 the AWS sample pipelines.
+
+``model-card.json`` is ``{"content": "<JSON text>"}``: the register step passes that text as the
+model package's ``ModelCard.ModelCardContent``, which follows the model package model card
+schema (SageMaker developer guide, "Model package model card schema"; the same fields as
+``sagemaker.core.shapes.model_card_shapes.ModelCardContent``): the intended use and risk rating
+(pipeline parameters, given here as ``--intended-use`` and ``--risk-rating``), the training and
+test data locations, and the test metrics.
 """
 
 from __future__ import annotations
@@ -37,6 +46,9 @@ logger = logging.getLogger(__name__)
 
 BASE_DIR = "/opt/ml/processing"
 MODEL_FILE_NAME = "model.joblib"
+MODEL_CARD_FILE = "model-card.json"
+RISK_RATINGS = ("High", "Medium", "Low", "Unknown")
+REPORTED_METRICS = ("mse", "rmse", "mae", "r2")
 
 
 def parse_args(argv=None):
@@ -46,6 +58,13 @@ def parse_args(argv=None):
     parser.add_argument("--test-dir", default=os.path.join(BASE_DIR, "test"))
     parser.add_argument("--output-dir", default=os.path.join(BASE_DIR, "evaluation"))
     parser.add_argument("--target-column", default="target")
+    # Model card content.
+    parser.add_argument("--intended-use", help="the model's intended use, as the card states it")
+    parser.add_argument("--risk-rating", choices=RISK_RATINGS, default="Unknown")
+    parser.add_argument("--training-data", action="append", default=[],
+                        help="S3 URI of data the model was trained on (repeatable)")
+    parser.add_argument("--test-data", action="append", default=[],
+                        help="S3 URI of the data it was evaluated on (repeatable)")
     return parser.parse_args(argv)
 
 
@@ -90,6 +109,33 @@ def evaluate(model, x, y) -> dict:
     }
 
 
+def model_card(report: dict, intended_use, risk_rating: str, training_data: list, test_data: list) -> dict:
+    """The model card content (snake_case fields of the model package model card schema)."""
+    metrics = report["regression_metrics"]
+    intended = {"risk_rating": risk_rating}
+    if intended_use:
+        intended["intended_uses"] = intended_use
+    evaluation = {
+        "name": "test-split",
+        "metric_groups": [{
+            "name": "regression_metrics",
+            "metric_data": [{"name": name, "type": "number", "value": metrics[name]["value"]}
+                            for name in REPORTED_METRICS],
+        }],
+    }
+    if test_data:
+        evaluation["datasets"] = test_data
+    card = {"intended_uses": intended, "evaluation_details": [evaluation]}
+    if training_data:
+        card["training_details"] = {"training_job_details": {"training_datasets": training_data}}
+    return card
+
+
+def write_json(path: str, document: dict) -> None:
+    with open(path, "w") as f:
+        json.dump(document, f, indent=2, sort_keys=True)
+
+
 def main(argv=None) -> dict:
     """Run the step; returns the report that was written."""
     args = parse_args(argv)
@@ -98,10 +144,13 @@ def main(argv=None) -> dict:
     report = evaluate(model, x, y)
     os.makedirs(args.output_dir, exist_ok=True)
     path = os.path.join(args.output_dir, "evaluation.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=2)
-    logger.info("Test MSE %.3f on %d rows; wrote %s",
-                report["regression_metrics"]["mse"]["value"], len(y), path)
+    write_json(path, report)
+    card = model_card(report, args.intended_use, args.risk_rating, args.training_data, args.test_data)
+    # A JSON string in a JSON file: the pipeline's JsonGet reads it as the one string
+    # CreateModelPackage's ModelCardContent takes.
+    write_json(os.path.join(args.output_dir, MODEL_CARD_FILE), {"content": json.dumps(card, sort_keys=True)})
+    logger.info("Test MSE %.3f on %d rows; wrote %s and %s",
+                report["regression_metrics"]["mse"]["value"], len(y), path, MODEL_CARD_FILE)
     return report
 
 

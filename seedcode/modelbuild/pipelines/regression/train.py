@@ -12,8 +12,11 @@ Locally, pass the directories as arguments instead::
 
     python train.py --train out/train --validation out/validation --model-dir out/model
 
-Inference: the registered model uses this same file as its entry point. The container
-imports it (so training must stay under ``if __name__ == "__main__"``) and calls
+Inference: the registered model uses this same file as its entry point. Training copies it
+into the model directory (``code/train.py`` inside ``model.tar.gz``), because the endpoint runs
+the model with network isolation and cannot fetch code from S3; the model package points the
+container at it (``SAGEMAKER_SUBMIT_DIRECTORY=/opt/ml/model/code``, ``SAGEMAKER_PROGRAM=train.py``).
+The container imports it (so training must stay under ``if __name__ == "__main__"``) and calls
 :func:`model_fn`; the container's default ``input_fn``/``predict_fn`` handle ``text/csv``
 requests: rows of raw feature values, in the column order of the training data minus the
 target.
@@ -25,6 +28,7 @@ import argparse
 import glob
 import logging
 import os
+import shutil
 import sys
 
 import joblib
@@ -38,6 +42,8 @@ from sklearn.preprocessing import StandardScaler
 logger = logging.getLogger(__name__)
 
 MODEL_FILE_NAME = "model.joblib"
+# Where the inference code goes inside the model directory (/opt/ml/model/code once deployed).
+CODE_DIR_NAME = "code"
 
 
 def parse_args(argv=None):
@@ -67,6 +73,14 @@ def build_model(alpha: float) -> Pipeline:
     return Pipeline([("scale", StandardScaler()), ("regressor", Ridge(alpha=alpha))])
 
 
+def save_inference_code(model_dir: str) -> str:
+    """Copy this file to ``<model_dir>/code/``: it becomes part of ``model.tar.gz``."""
+    code_dir = os.path.join(model_dir, CODE_DIR_NAME)
+    os.makedirs(code_dir, exist_ok=True)
+    source = os.path.realpath(__file__)
+    return shutil.copyfile(source, os.path.join(code_dir, os.path.basename(source)))
+
+
 def model_fn(model_dir: str):
     """Load the model for inference (called by the SageMaker scikit-learn container)."""
     return joblib.load(os.path.join(model_dir, MODEL_FILE_NAME))
@@ -91,7 +105,8 @@ def main(argv=None) -> str:
     os.makedirs(args.model_dir, exist_ok=True)
     path = os.path.join(args.model_dir, MODEL_FILE_NAME)
     joblib.dump(model, path)
-    logger.info("Saved the model to %s", path)
+    save_inference_code(args.model_dir)
+    logger.info("Saved the model and its inference code to %s", args.model_dir)
     return path
 
 
