@@ -11,7 +11,7 @@ two accounts.
 
 from troposphere import And, Equals, GetAtt, If, Not, Output, Ref, Sub, Template
 
-from generator.blocks import cicd, crossaccount, keys, source
+from generator.blocks import cicd, crossaccount, keys, lifecycle, source
 from generator.blocks.policy import KEY_READ, bucket_read_for_accounts, key_use_for
 from generator.blocks.project import (
     PIPELINE_ROLE,
@@ -52,6 +52,7 @@ def template() -> Template:
         "SageMakerModelPackageGroupName",
         "Model package group whose approved versions are deployed: a name in this account, or the ARN of a "
         "group in a hub account's central registry."))
+    t.add_parameter(lifecycle.promotion_mode_parameter())
     t.add_parameter(crossaccount.account_parameter("PreProdAccount", "Account (12 digits) of the preprod endpoint."))
     t.add_parameter(crossaccount.account_parameter("ProdAccount", "Account (12 digits) of the prod endpoint."))
     t.add_parameter(role_parameter(
@@ -80,10 +81,10 @@ def template() -> Template:
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
     mark_optional(t, "DeployerRoleName", "ModelExecutionRoleName", "TestRoleName", "DeploymentRegion",
                   "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn",
-                  "CodeBuildRole", "CodePipelineRole", "EventsRole")
+                  "CodeBuildRole", "CodePipelineRole", "EventsRole", lifecycle.PARAMETER)
     parameter_groups(t, {
         "Project": [PROJECT_NAME, PROJECT_ID],
-        "Model registry": ["SageMakerModelPackageGroupName"],
+        "Model registry": ["SageMakerModelPackageGroupName", lifecycle.PARAMETER],
         "Target accounts": ["PreProdAccount", "ProdAccount", "DeployerRoleName", "ModelExecutionRoleName",
                             "TestRoleName"],
         "Deployment region": ["DeploymentRegion", "DeploymentRegionArtifactBucket", "DeploymentRegionArtifactKeyArn"],
@@ -95,6 +96,7 @@ def template() -> Template:
     # --- Conditions and rules: a hub group's account may send its events here; another region
     # needs its own artifact store (CodePipeline copies artifacts there).
     t.add_condition("UsesHubGroup", crossaccount.uses_hub_group("SageMakerModelPackageGroupName"))
+    lifecycle.add_conditions(t)
     t.add_condition("DeploysToOtherRegion", And(
         Not(Equals(Ref("DeploymentRegion"), "")), Not(Equals(Ref("DeploymentRegion"), Ref("AWS::Region"))),
     ))
@@ -187,24 +189,33 @@ def template() -> Template:
         tags, buildspec="test/buildspec.yml", timeout_minutes=60,
     ))
 
-    # --- Pipeline: source -> build -> preprod account -> test -> approval -> prod account.
+    # --- Stage mode: after each stage's deployment, record it on the version (the Deployed status).
+    record = t.add_resource(lifecycle.record_project(roles[0], GetAtt(key, "Arn"), tags))
+
+    # --- Pipeline: source -> build -> preprod account -> test -> approval -> prod account. Stage
+    # mode: no manual approval (the Production stage is the approval), the preprod version recorded
+    # (as Staging) after its test, prod deployed only while a version is at Production, then recorded.
     region = If("DeploysToOtherRegion", Ref("DeploymentRegion"), Ref("AWS::NoValue"))
     deploy_pipeline = t.add_resource(cicd.pipeline(
         "ModelDeployPipeline", project_name("modeldeploy"), source.connection_role(t, "CodePipelineRole"),
         bucket, key,
         [
             source.source_stage(repository),
-            cicd.stage("Build", cicd.codebuild_action(
-                "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"])),
+            cicd.stage("Build", lifecycle.build_variables(cicd.codebuild_action(
+                "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"]))),
             cicd.stage("DeployPreProd", crossaccount.cloudformation_deploy(
                 "DeployPreProdEndpoint", project_name("deploy-preprod"), TEMPLATE_PATH,
                 "BuildArtifact::staging-config-export.json", deployers["preprod"], ["BuildArtifact"], region)),
-            cicd.stage("TestPreProd", cicd.codebuild_action("TestPreProdEndpoint", test, ["BuildArtifact"])),
-            cicd.stage("ApproveDeployment", crossaccount.manual_approval(
-                "ApproveProdDeployment", "Check the preprod endpoint, then approve to deploy to the prod account.")),
-            cicd.stage("DeployProd", crossaccount.cloudformation_deploy(
+            cicd.stage("TestPreProd", cicd.codebuild_action("TestPreProdEndpoint", test, ["BuildArtifact"]),
+                       lifecycle.record_action("RecordPreProdStage", record, "staging", lifecycle.STAGING,
+                                               "the preprod account ${PreProdAccount}")),
+            lifecycle.skip_manual_approval(cicd.stage("ApproveDeployment", crossaccount.manual_approval(
+                "ApproveProdDeployment", "Check the preprod endpoint, then approve to deploy to the prod account."))),
+            lifecycle.deploy_prod_when_promoted(cicd.stage("DeployProd", crossaccount.cloudformation_deploy(
                 "DeployProdEndpoint", project_name("deploy-prod"), TEMPLATE_PATH,
-                "BuildArtifact::prod-config-export.json", deployers["prod"], ["BuildArtifact"], region)),
+                "BuildArtifact::prod-config-export.json", deployers["prod"], ["BuildArtifact"], region),
+                lifecycle.record_action("RecordProdStage", record, "prod", lifecycle.PRODUCTION,
+                                        "the prod account ${ProdAccount}"))),
         ],
         tags,
         # A pending approval must not hold up newer approvals: the newest execution wins.
@@ -220,19 +231,22 @@ def template() -> Template:
     source.push_seed_after(t, "ModelDeploy", deploy_pipeline)
 
     # --- Triggers: a version of the group approved or rejected (here or forwarded by a hub; a
-    # rejection redeploys the newest approved version), and pushes to main.
-    t.add_resource(cicd.start_pipeline_rule(
+    # rejection redeploys the newest approved version), or in stage mode promoted to Staging or
+    # Production, or rejected; and pushes to main.
+    approval_rule = t.add_resource(cicd.start_pipeline_rule(
         "ModelApprovalTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-model-approval"),
         "Starts the model-deploy pipeline when a model version is approved or rejected.",
         cicd.model_package_state_pattern([group_name], ["Approved", "Rejected"]),
         deploy_pipeline, roles[2], tags,
     ))
+    approval_rule.Condition = lifecycle.USES_APPROVAL
     push_rule = t.add_resource(cicd.start_pipeline_rule(
         "ModelDeployTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-modeldeploy"),
         "Starts the model-deploy pipeline on pushes to main.",
         cicd.branch_push_pattern(repository), deploy_pipeline, roles[2], tags,
     ))
     push_rule.Condition = source.USES_CODECOMMIT
+    t.add_resource(lifecycle.promotion_rules(deploy_pipeline, [group_name], roles[2], tags))
 
     # --- Outputs
     t.add_output([

@@ -20,7 +20,7 @@ here would stay empty: model-build registers into its own group or the hub's, ne
 
 from troposphere import Output, Ref, Sub, Template
 
-from generator.blocks import cicd, crossaccount, keys, source, stacksets
+from generator.blocks import cicd, crossaccount, keys, lifecycle, source, stacksets
 from generator.blocks.policy import key_use_for
 from generator.blocks.project import (
     PIPELINE_ROLE,
@@ -76,6 +76,7 @@ def template() -> Template:
     t.add_parameter(keys.key_arn_parameter(
         "KmsKeyArn", "KMS key for the artifacts; its key policy must let the OUs decrypt. Leave blank to create one."))
     t.add_parameter(stacksets.call_as_parameter())
+    t.add_parameter(lifecycle.promotion_mode_parameter())
     build_role = t.add_parameter(role_parameter(
         "CodeBuildRole", "CodeBuild runs as (build, deploy and test): it needs the StackSets API, "
         "organizations:ListDelegatedAdministrators and sts:AssumeRole of the staging tester roles, which the "
@@ -83,14 +84,14 @@ def template() -> Template:
     pipeline_role = t.add_parameter(role_parameter("CodePipelineRole", "CodePipeline runs as"))
     events_role = t.add_parameter(role_parameter("EventsRole", "EventBridge uses to start the pipeline"))
     mark_optional(t, "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName", "TestRoleName",
-                  "KmsKeyArn", "StackSetCallAs",
+                  "KmsKeyArn", "StackSetCallAs", lifecycle.PARAMETER,
                   "CodeBuildRole", "CodePipelineRole", "EventsRole")
     parameter_groups(t, {
         "Project": [PROJECT_NAME, PROJECT_ID],
         "Target accounts": ["OrganizationId", "OrganizationalUnitStagingId", "OrganizationalUnitProdId",
                             "SageMakerExecutionRoleStagingName", "SageMakerExecutionRoleProdName", "TestRoleName",
                             "StackSetCallAs"],
-        "Model registry and encryption": ["SageMakerModelPackageGroupName", "KmsKeyArn"],
+        "Model registry and encryption": ["SageMakerModelPackageGroupName", lifecycle.PARAMETER, "KmsKeyArn"],
         "Source repository": list(source.PARAMETERS),
         "Roles": ["CodeBuildRole", "CodePipelineRole", "EventsRole"],
         "Seed code (set by the publisher)": [SEED_BUCKET, seed_key_parameter_name(SEED)],
@@ -100,6 +101,7 @@ def template() -> Template:
     # (hub) group needs that account's events on this bus.
     t.add_condition("CreatesKey", keys.creates_key("KmsKeyArn"))
     t.add_condition("UsesHubGroup", crossaccount.uses_hub_group("SageMakerModelPackageGroupName"))
+    lifecycle.add_conditions(t)
 
     tags = project_tags()
     roles = [role_arn(r.title) for r in (build_role, pipeline_role, events_role)]
@@ -192,27 +194,36 @@ def template() -> Template:
         tags, buildspec="test/buildspec.yml", timeout_minutes=60,
     ))
 
+    # --- Stage mode: after each stage's deployment, record it on the version (the Deployed status).
+    record = t.add_resource(lifecycle.record_project(roles[0], key_arn, tags))
+
     # --- Pipeline: source -> build -> staging OU -> test -> approval -> prod OU. The build's
     # artifact carries everything the later steps run (template, parameters, scripts, buildspecs).
+    # Stage mode: no manual approval (the Production stage is the approval), the staging version
+    # recorded after its test, prod deployed only while a version is at Production, then recorded.
     deploy_pipeline = t.add_resource(cicd.pipeline(
         "ModelDeployPipeline", project_name("modeldeploy"), source.connection_role(t, "CodePipelineRole"),
         bucket, key,
         [
             source.source_stage(repository),
-            cicd.stage("Build", cicd.codebuild_action(
-                "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"])),
+            cicd.stage("Build", lifecycle.build_variables(cicd.codebuild_action(
+                "BuildDeploymentParameters", build, ["SourceArtifact"], ["BuildArtifact"]))),
             cicd.stage("DeployStaging", cicd.codebuild_action(
                 "DeployStackSetStaging", deploy, ["BuildArtifact"],
                 EnvironmentVariables=crossaccount.action_environment(
                     stacksets.stage_environment("staging", "OrganizationalUnitStagingId")))),
             cicd.stage("TestStaging", cicd.codebuild_action(
-                "TestStagingEndpoints", test, ["BuildArtifact"])),
-            cicd.stage("ApproveDeployment", crossaccount.manual_approval(
-                "ApproveProdDeployment", "Staging endpoints passed their tests: approve to deploy to the prod OU.")),
-            cicd.stage("DeployProd", cicd.codebuild_action(
+                "TestStagingEndpoints", test, ["BuildArtifact"]),
+                lifecycle.record_action("RecordStagingStage", record, "staging", lifecycle.STAGING,
+                                        "the staging OU ${OrganizationalUnitStagingId}")),
+            lifecycle.skip_manual_approval(cicd.stage("ApproveDeployment", crossaccount.manual_approval(
+                "ApproveProdDeployment", "Staging endpoints passed their tests: approve to deploy to the prod OU."))),
+            lifecycle.deploy_prod_when_promoted(cicd.stage("DeployProd", cicd.codebuild_action(
                 "DeployStackSetProd", deploy, ["BuildArtifact"],
                 EnvironmentVariables=crossaccount.action_environment(
-                    stacksets.stage_environment("prod", "OrganizationalUnitProdId")))),
+                    stacksets.stage_environment("prod", "OrganizationalUnitProdId"))),
+                lifecycle.record_action("RecordProdStage", record, "prod", lifecycle.PRODUCTION,
+                                        "the prod OU ${OrganizationalUnitProdId}"))),
         ],
         tags,
         # A pending approval must not hold up newer approvals: the newest execution wins.
@@ -225,19 +236,21 @@ def template() -> Template:
     source.push_seed_after(t, "ModelDeploy", deploy_pipeline)
 
     # --- Triggers: a version of the group approved or rejected (redeploys the newest approved
-    # one), and pushes to main.
-    t.add_resource(cicd.start_pipeline_rule(
+    # one), or in stage mode promoted to Staging or Production, or rejected; and pushes to main.
+    approval_rule = t.add_resource(cicd.start_pipeline_rule(
         "ModelApprovalTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-model-approval"),
         "Starts the model-deploy pipeline when a model version is approved or rejected.",
         cicd.model_package_state_pattern([group_name], ["Approved", "Rejected"]),
         deploy_pipeline, roles[2], tags,
     ))
+    approval_rule.Condition = lifecycle.USES_APPROVAL
     push_rule = t.add_resource(cicd.start_pipeline_rule(
         "ModelDeployTrigger", Sub(f"sagemaker-${{{PROJECT_ID}}}-modeldeploy"),
         "Starts the model-deploy pipeline on pushes to main.",
         cicd.branch_push_pattern(repository), deploy_pipeline, roles[2], tags,
     ))
     push_rule.Condition = source.USES_CODECOMMIT
+    t.add_resource(lifecycle.promotion_rules(deploy_pipeline, [group_name], roles[2], tags))
 
     # --- Outputs
     t.add_output([

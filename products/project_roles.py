@@ -29,7 +29,14 @@ science account before the first project: per account, or as a StackSet to the d
   `sagemaker=true`) and CodeBuild, SageMaker Pipelines and
   the model registry, StackSets named sagemaker-* holding endpoint resources only, and assuming
   `sagemaker-*-deployer` / `sagemaker-role-*` in the target accounts (target-account-bootstrap's
-  roles, whose `PipelineRoleName` must name this role).
+  roles, whose `PipelineRoleName` must name this role). It may record the model lifecycle stage
+  it deployed (`Staging` or `Production` with status `Deployed`, deploy projects with
+  `PromotionMode` `LifecycleStage`).
+* `sagemaker-projects-model-lifecycle`: the managed policy for the roles of people (Studio execution
+  roles, attached to `ModelLifecycleUserRoleNames`): they may set the stages `Development` and
+  `Staging`; `Production` (and the pipeline's `Deployed`) only the pipeline role and
+  `ProductionApproverRoleArn` may set (condition keys `sagemaker:ModelLifeCycle:stage` and
+  `:stageStatus`; see generator/blocks/lifecycle.py).
 """
 
 from troposphere import (
@@ -48,7 +55,7 @@ from troposphere import (
     iam,
 )
 
-from generator.blocks import hub, projectroles
+from generator.blocks import hub, lifecycle, projectroles
 from generator.blocks.policy import policy_document
 from generator.blocks.project import LAUNCH_ROLE, PIPELINE_ROLE, parameter_groups
 from generator.product import Product
@@ -59,6 +66,10 @@ S3_LAUNCH_ROLE = "SageMakerProjectsS3LaunchRole"
 S3_TEMPLATES_USER_POLICY = "sagemaker-projects-s3-templates-user"
 LOCATION = "TemplatesLocation"
 USERS = "TemplateUserRoleNames"
+# Model lifecycle stages (generator/blocks/lifecycle.py): who may set Production.
+LIFECYCLE_POLICY = "sagemaker-projects-model-lifecycle"
+LIFECYCLE_USERS = "ModelLifecycleUserRoleNames"
+APPROVER = "ProductionApproverRoleArn"
 
 
 def template() -> Template:
@@ -120,8 +131,23 @@ def template() -> Template:
         "policy is attached to. Blank: only create the policy.",
         ConstraintDescription="IAM role names (without path), comma-separated, or blank",
     ))
+    t.add_parameter(Parameter(
+        LIFECYCLE_USERS, Type="CommaDelimitedList", Default="", AllowedPattern=r"^([\w+=.@-]{1,64})?$",
+        Description="Roles of this account (names, without path; Studio execution roles, the approver's too) the "
+        f"model lifecycle policy ({LIFECYCLE_POLICY}) is attached to: they may set the stages Development and "
+        "Staging, never Production (only the pipeline role and ProductionApproverRoleArn may). Blank: only create "
+        "the policy.", ConstraintDescription="IAM role names (without path), comma-separated, or blank",
+    ))
+    t.add_parameter(Parameter(
+        APPROVER, Type="String", Default="", MaxLength=512,
+        AllowedPattern=r"^(arn:aws[a-z-]*:iam::\d{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64})?$",
+        Description="ARN (with path) of the role that may promote model versions to the Production stage besides "
+        "the pipeline role, e.g. a governance officer's Studio execution role. Blank: the pipeline role only.",
+        ConstraintDescription="blank or an IAM role ARN",
+    ))
     parameter_groups(t, {
         "Roles": ["LaunchRoleName", "PipelineRoleName"],
+        "Model lifecycle stages": [LIFECYCLE_USERS, APPROVER],
         "Catalog publisher": ["CatalogArtifactBucket", "CatalogArtifactKeyArns"],
         "SageMaker": ["ExecutionRoleNamePattern"],
         "S3 templates": ["CreateS3LaunchRole", "S3LaunchRoleName", LOCATION, USERS],
@@ -132,6 +158,8 @@ def template() -> Template:
         t.add_condition(name, condition)
     t.add_condition("CreateS3TemplatesUserPolicy", And(Condition("CreateS3LaunchRole"), Condition(f"Has{LOCATION}")))
     t.add_condition("HasTemplateUsers", hub.has_items(USERS))
+    t.add_condition("HasLifecycleUsers", hub.has_items(LIFECYCLE_USERS))
+    t.add_condition("HasProductionApprover", Not(Equals(Ref(APPROVER), "")))
     # What the conditions would otherwise drop silently.
     t.add_rule("TemplateUsersNeedTheLocation", {
         "RuleCondition": Not({"Fn::EachMemberEquals": [Ref(USERS), ""]}),
@@ -172,6 +200,7 @@ def template() -> Template:
             *projectroles.pipeline_sagemaker("ExecutionRoleNamePattern"),
             *projectroles.pipeline_cross_account(),
             *projectroles.pipeline_stack_sets(),
+            lifecycle.records_deployed_stages(),
         ))],
         Tags=tags,
     ))
@@ -220,6 +249,19 @@ def template() -> Template:
         Roles=If("HasTemplateUsers", Ref(USERS), Ref("AWS::NoValue")),
     ))
 
+    # --- Model lifecycle stages: people set Development or Staging; Production only the pipeline
+    # role (its record of a deployment) and the named approver.
+    lifecycle_policy = t.add_resource(iam.ManagedPolicy(
+        "ModelLifecyclePolicy",
+        ManagedPolicyName=LIFECYCLE_POLICY,
+        Description="Model lifecycle stages: Development and Staging; Production only by the pipeline role or "
+        "the production approver.",
+        PolicyDocument=policy_document(*lifecycle.stage_guard([
+            GetAtt(pipeline_role, "Arn"), If("HasProductionApprover", Ref(APPROVER), Ref("AWS::NoValue")),
+        ])),
+        Roles=If("HasLifecycleUsers", Ref(LIFECYCLE_USERS), Ref("AWS::NoValue")),
+    ))
+
     # --- Outputs
     t.add_output([
         Output("LaunchRoleName", Description="The sagemaker-projects portfolio's launch constraint (local_role_name).",
@@ -230,6 +272,8 @@ def template() -> Template:
         Output("PipelineRoleArn", Description="ARN of the pipeline role.", Value=GetAtt(pipeline_role, "Arn")),
         Output("S3LaunchRoleArn", Condition="CreateS3LaunchRole", Value=GetAtt(s3_launch_role, "Arn"),
                Description="The launch role of projects from S3 templates: the Role ARN Studio users give."),
+        Output("ModelLifecyclePolicyArn", Value=Ref(lifecycle_policy),
+               Description="The managed policy that keeps Studio execution roles from setting the Production stage."),
         Output("S3TemplatesUserPolicyArn", Condition="CreateS3TemplatesUserPolicy", Value=Ref(user_policy),
                Description="The managed policy Studio execution roles need for the S3 templates."),
     ])

@@ -22,6 +22,13 @@ Runs in the pipeline's build step (see ``buildspec.yml``). It
 One invocation prepares every stage from one model package lookup, so staging
 and prod are guaranteed to get the same model version.
 
+With ``--promotion-mode LifecycleStage`` (projects created with PromotionMode
+LifecycleStage) the version is chosen per stage by its model lifecycle stage
+(``ModelLifeCycle``, see README "Promotion by lifecycle stage"): staging gets
+the newest approved version at ``Staging`` or ``Production``, prod the newest
+approved version at ``Production``; a stage without one is skipped (no export
+files), which the pipeline reads to skip its prod deployment.
+
 Deciding and doing are kept apart: :func:`plan_build` computes everything
 (and calls the SageMaker API only to read), :func:`write_outputs` writes files.
 """
@@ -34,7 +41,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +76,18 @@ GROUP_ARN_RE = re.compile(
 )
 
 MAX_TAGS = 50  # CloudFormation stack / StackSet tag limit
+
+# How a version is chosen: the newest approved one for every stage (Approval), or
+# per stage by its model lifecycle stage (LifecycleStage). ModelLifeCycle {Stage,
+# StageStatus} is in ListModelPackages' summaries (botocore ModelPackageSummary);
+# ListModelPackages cannot filter by stage, so the summaries are filtered here.
+APPROVAL, LIFECYCLE_STAGE = "Approval", "LifecycleStage"
+PROMOTION_MODES = (APPROVAL, LIFECYCLE_STAGE)
+# Lifecycle stages whose versions each deployment stage takes (newest first).
+STAGE_LIFECYCLE = {"staging": ("Staging", "Production"), "prod": ("Production",)}
+# StageStatus of a promoted version: Approved (promoted by a person), Deployed
+# (recorded by record_stage.py after the deployment).
+PROMOTED_STATUSES = ("Approved", "Deployed")
 
 
 class BuildError(Exception):
@@ -133,6 +152,64 @@ def find_latest_approved_model_package(sm_client: Any, group: str) -> dict[str, 
     more results remain. Approved packages that are not ``Completed`` (still
     in progress, failed) cannot be deployed and are skipped with a warning.
     """
+    for summary in deployable_model_packages(sm_client, group):
+        return summary
+    raise NoApprovedModelPackageError(
+        f"No approved model package found in model package group {group!r}. "
+        "Approve a model version in the model registry (ModelApprovalStatus=Approved); "
+        "the deployment pipeline starts again when a version is approved."
+    )
+
+
+def lifecycle_stage_of(summary: Mapping[str, Any]) -> tuple[str, str]:
+    """(Stage, StageStatus) of a model package summary; ('', '') without ModelLifeCycle."""
+    lifecycle = summary.get("ModelLifeCycle") or {}
+    return lifecycle.get("Stage", ""), lifecycle.get("StageStatus", "")
+
+
+def choose_by_lifecycle_stage(summaries: Iterable[Mapping[str, Any]], stages: Sequence[str]) -> dict[str, Any]:
+    """For each deployment stage, the first (newest) summary whose lifecycle stage it takes
+    (``STAGE_LIFECYCLE``) with a promoted StageStatus; stages without one are left out.
+
+    Pure: ``summaries`` are approved, completed packages, newest first. Reading stops as soon
+    as every stage has its version.
+    """
+    wanted = {stage: STAGE_LIFECYCLE.get(stage, ()) for stage in stages}
+    chosen: dict[str, Any] = {}
+    for summary in summaries:
+        stage_name, status = lifecycle_stage_of(summary)
+        if status not in PROMOTED_STATUSES:
+            continue
+        for stage, lifecycle_stages in wanted.items():
+            if stage not in chosen and stage_name in lifecycle_stages:
+                chosen[stage] = summary
+        if len(chosen) == len(wanted):
+            break
+    return chosen
+
+
+def find_promoted_model_packages(sm_client: Any, group: str, stages: Sequence[str]) -> dict[str, Any]:
+    """The newest approved, completed version of ``group`` for each deployment stage by its
+    lifecycle stage (see :func:`choose_by_lifecycle_stage`); stages without one are left out,
+    and none at all is an error."""
+    unknown = [stage for stage in stages if stage not in STAGE_LIFECYCLE]
+    if unknown:
+        raise BuildError(f"No lifecycle stage is defined for {unknown}: LifecycleStage mode knows "
+                         f"{list(STAGE_LIFECYCLE)}")
+    chosen = choose_by_lifecycle_stage(deployable_model_packages(sm_client, group), stages)
+    if not chosen:
+        wanted = sorted({name for stage in stages for name in STAGE_LIFECYCLE[stage]})
+        raise NoApprovedModelPackageError(
+            f"No approved model package of {group!r} is at the lifecycle stage {' or '.join(wanted)} "
+            f"(StageStatus {' or '.join(PROMOTED_STATUSES)}). Promote an approved version: "
+            "update-model-package --model-life-cycle Stage=Staging,StageStatus=Approved."
+        )
+    return chosen
+
+
+def deployable_model_packages(sm_client: Any, group: str) -> Iterator[dict[str, Any]]:
+    """The Approved, Completed model packages of ``group``, newest first (pages are read as
+    they are consumed)."""
     validate_group_name_or_arn(group)
     paginator = sm_client.get_paginator("list_model_packages")
     pages = paginator.paginate(
@@ -152,7 +229,7 @@ def find_latest_approved_model_package(sm_client: Any, group: str) -> dict[str, 
                         status,
                     )
                     continue
-                return summary
+                yield summary
     except ClientError as err:
         if aws_setup_problem(err):
             raise
@@ -165,11 +242,6 @@ def find_latest_approved_model_package(sm_client: Any, group: str) -> dict[str, 
                 "for this account."
             )
         raise BuildError(f"Could not list model packages of {group!r}: {err}.{hint}") from err
-    raise NoApprovedModelPackageError(
-        f"No approved model package found in model package group {group!r}. "
-        "Approve a model version in the model registry (ModelApprovalStatus=Approved); "
-        "the deployment pipeline starts again when a version is approved."
-    )
 
 
 # --------------------------------------------------------------------------
@@ -470,8 +542,9 @@ class StageOutput:
 class BuildPlan:
     """Everything :func:`write_outputs` needs; produced without writing anything."""
 
-    model_package: dict[str, Any]
+    model_packages: dict[str, dict[str, Any]]  # the version each computed stage deploys
     outputs: tuple[StageOutput, ...]
+    skipped: tuple[str, ...] = ()  # stages without a version (LifecycleStage mode)
 
 
 def read_json(path: Path) -> Any:
@@ -496,8 +569,11 @@ def plan_build(
     kms_key_arns: Sequence[str] | None,
     env: Mapping[str, str],
     template_path: Path = DEFAULT_TEMPLATE,
+    promotion_mode: str = APPROVAL,
 ) -> BuildPlan:
-    """Look up the model package once and compute every stage; writes nothing."""
+    """Look up the model packages once and compute every stage; writes nothing."""
+    if promotion_mode not in PROMOTION_MODES:
+        raise BuildError(f"Unknown promotion mode {promotion_mode!r}: expected one of {list(PROMOTION_MODES)}")
     if not jobs:
         raise BuildError("No stage to build")
     stage_names = [job.stage for job in jobs]
@@ -508,20 +584,30 @@ def plan_build(
     # Read every config first: a typo in prod's file should fail the build
     # before anything is looked up or written.
     configs = {job.stage: read_json(job.import_config) for job in jobs}
-    package = find_latest_approved_model_package(sm_client, model_package_group)
-    LOG.info(
-        "Deploying model package %s (version %s, created %s)",
-        package["ModelPackageArn"],
-        package.get("ModelPackageVersion"),
-        package.get("CreationTime"),
-    )
+    packages = choose_model_packages(sm_client, model_package_group, stage_names, promotion_mode)
+    for stage in stage_names:
+        package = packages.get(stage)
+        if package is None:
+            LOG.info("Stage %s: no approved version at lifecycle stage %s; not deployed",
+                     stage, " or ".join(STAGE_LIFECYCLE[stage]))
+            continue
+        LOG.info(
+            "Stage %s deploys model package %s (version %s, created %s%s)",
+            stage,
+            package["ModelPackageArn"],
+            package.get("ModelPackageVersion"),
+            package.get("CreationTime"),
+            ", lifecycle stage %s/%s" % lifecycle_stage_of(package) if promotion_mode == LIFECYCLE_STAGE else "",
+        )
     known = tuple(dict.fromkeys([*KNOWN_STAGES, *stage_names]))
     outputs = []
     for job in jobs:
+        if job.stage not in packages:
+            continue
         parameters = compute_stage_parameters(
             job.stage,
             configs[job.stage],
-            model_package_arn=package["ModelPackageArn"],
+            model_package_arn=packages[job.stage]["ModelPackageArn"],
             project_name=project_name,
             project_id=project_id,
             execution_role_name=resolve_stage_setting(
@@ -532,7 +618,19 @@ def plan_build(
             template=template,
         )
         outputs.append(StageOutput(job=job, parameters=parameters))
-    return BuildPlan(model_package=package, outputs=tuple(outputs))
+    skipped = tuple(stage for stage in stage_names if stage not in packages)
+    return BuildPlan(model_packages=packages, outputs=tuple(outputs), skipped=skipped)
+
+
+def choose_model_packages(
+    sm_client: Any, group: str, stages: Sequence[str], promotion_mode: str
+) -> dict[str, dict[str, Any]]:
+    """The version each stage deploys: the newest approved one for all (Approval), or per stage
+    by lifecycle stage (LifecycleStage; stages without one are left out)."""
+    if promotion_mode == LIFECYCLE_STAGE:
+        return find_promoted_model_packages(sm_client, group, stages)
+    package = find_latest_approved_model_package(sm_client, group)
+    return {stage: package for stage in stages}
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -586,6 +684,9 @@ def build_arg_parser() -> argparse.ArgumentParser:
     parser.add_argument("--export-params", type=Path, help="single-stage mode: StackSet parameter list output")
     parser.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE,
                         help="template whose parameters the result is checked against")
+    parser.add_argument("--promotion-mode", choices=PROMOTION_MODES,
+                        help="Approval (default): the newest approved version for every stage; LifecycleStage: "
+                        "per stage by the version's model lifecycle stage [env PROMOTION_MODE]")
     parser.add_argument("--region", help="AWS region of the SageMaker API (default: from the environment)")
     parser.add_argument("--log-level", default="INFO")
     return parser
@@ -661,6 +762,7 @@ def main(argv: Sequence[str] | None = None, *, sm_client: Any = None, env: Mappi
             kms_key_arns=args.kms_key_arn,
             env=env,
             template_path=args.template,
+            promotion_mode=args.promotion_mode or env.get("PROMOTION_MODE") or APPROVAL,
         )
         for path in write_outputs(plan):
             LOG.info("Wrote %s", path)

@@ -315,6 +315,13 @@ def _conditions_hold(conditions: dict[str, Any], context: dict[str, Any]) -> boo
     return True
 
 
+# Operators that require the key NOT to match: on a key the request lacks they are true (IAM user
+# guide, reference_policies_elements_condition_operators: "If the policy condition requires that the
+# key is not matched, such as StringNotLike or ArnNotLike, and the right key is not present, the
+# condition is true"), and their values combine as NOR.
+NEGATED = ("StringNotEquals", "StringNotLike", "ArnNotEquals", "ArnNotLike")
+
+
 def _condition(operator: str, actual: Any, expected: list[Any]) -> bool:
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
@@ -322,14 +329,16 @@ def _condition(operator: str, actual: Any, expected: list[Any]) -> bool:
     if operator == "Null":  # true: the key must be absent; false: present
         return (actual is None) == (str(expected[0]).lower() == "true")
     if actual is None:
-        return if_exists
+        return if_exists or (base in NEGATED and not quantifier)
     values = _list(actual)
     if base in ("StringEquals", "ArnEquals"):
         test = lambda value: any(value == e for e in expected)  # noqa: E731
     elif base in ("StringLike", "ArnLike"):
         test = lambda value: any(_match(e, value, case=True) for e in expected)  # noqa: E731
-    elif base == "StringNotEquals":
+    elif base in ("StringNotEquals", "ArnNotEquals"):
         test = lambda value: all(value != e for e in expected)  # noqa: E731
+    elif base in ("StringNotLike", "ArnNotLike"):
+        test = lambda value: not any(_match(e, value, case=True) for e in expected)  # noqa: E731
     elif base == "StringEqualsIgnoreCase":
         test = lambda value: any(str(value).lower() == str(e).lower() for e in expected)  # noqa: E731
     elif base == "Bool":

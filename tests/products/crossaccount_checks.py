@@ -122,6 +122,29 @@ def codecommit_choice(pipeline: dict) -> dict:
     return pipeline
 
 
+STAGE_MODE = "PromotesOnLifecycleStage"  # generator/blocks/lifecycle.py
+_DROP = object()
+
+
+def promotion_choice(value: Any, stage_mode: bool = False) -> Any:
+    """`value` (a pipeline, a rule...) as PromotionMode makes it: every Fn::If on
+    PromotesOnLifecycleStage replaced by its branch, or dropped (list item, key) where that is
+    AWS::NoValue. Other Fn::Ifs stay."""
+
+    def choose(item: Any) -> Any:
+        if isinstance(item, dict):
+            if set(item) == {"Fn::If"} and item["Fn::If"][0] == STAGE_MODE:
+                branch = item["Fn::If"][1 if stage_mode else 2]
+                return _DROP if branch == {"Ref": "AWS::NoValue"} else choose(branch)
+            chosen = {k: choose(v) for k, v in item.items()}
+            return {k: v for k, v in chosen.items() if v is not _DROP}
+        if isinstance(item, list):
+            return [v for v in (choose(i) for i in item) if v is not _DROP]
+        return item
+
+    return choose(copy.deepcopy(value))
+
+
 def stage_summary(pipeline: dict) -> list[tuple[str, list[tuple[str, str, str]]]]:
     """[(stage, [(category, owner, provider), ...]), ...]"""
     return [

@@ -20,6 +20,7 @@ from crossaccount_checks import (
     name_violations,
     one,
     principals,
+    promotion_choice,
     resolve,
     stage_summary,
     statements,
@@ -38,7 +39,8 @@ def template(built):
 
 @pytest.fixture(scope="module")
 def pipeline(template):
-    return codecommit_choice(one(template, "AWS::CodePipeline::Pipeline"))
+    """The pipeline in the default PromotionMode (Approval) and RepositoryProvider (CodeCommit)."""
+    return promotion_choice(codecommit_choice(one(template, "AWS::CodePipeline::Pipeline")))
 
 
 def test_parameters(template):

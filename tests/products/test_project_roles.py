@@ -85,13 +85,13 @@ SCENARIOS: dict[str, list[dict[str, Any]]] = {
          "OrganizationalUnitStagingId": "ou-ab12-staging1", "OrganizationalUnitProdId": "ou-ab12-produc01"},
         {"SeedCodeModeldeployKey": "k.zip", "OrganizationId": "o-abcdefghij",
          "OrganizationalUnitStagingId": "ou-ab12-staging1", "OrganizationalUnitProdId": "ou-ab12-produc01",
-         "SageMakerModelPackageGroupName": HUB_GROUP, "KmsKeyArn": CATALOG_KEY},
+         "SageMakerModelPackageGroupName": HUB_GROUP, "KmsKeyArn": CATALOG_KEY, "PromotionMode": "LifecycleStage"},
     ],
     "cross-account-endpoint": [
         {"SeedCodeModeldeployKey": "k.zip", "SageMakerModelPackageGroupName": "churn-models",
          "PreProdAccount": "333333333333", "ProdAccount": OTHER},
         {"SeedCodeModeldeployKey": "k.zip", "SageMakerModelPackageGroupName": HUB_GROUP,
-         "PreProdAccount": "333333333333", "ProdAccount": OTHER},
+         "PreProdAccount": "333333333333", "ProdAccount": OTHER, "PromotionMode": "LifecycleStage"},
     ],
 }
 
@@ -1033,8 +1033,8 @@ def test_what_the_s3_parameters_create(template):
         out = resolve_roles(template, **parameters)
         return set(out["Resources"]), set(out["Outputs"])
 
-    base = {"LaunchRole", "PipelineRole"}
-    outputs = {"LaunchRoleName", "LaunchRoleArn", "PipelineRoleName", "PipelineRoleArn"}
+    base = {"LaunchRole", "PipelineRole", "ModelLifecyclePolicy"}
+    outputs = {"LaunchRoleName", "LaunchRoleArn", "PipelineRoleName", "PipelineRoleArn", "ModelLifecyclePolicyArn"}
     # By default the S3 launch role, and no user policy (it needs the templates location).
     assert made() == (base | {"S3LaunchRole"}, outputs | {"S3LaunchRoleArn"})
     assert made(TemplatesLocation=LOCATION) == (base | {"S3LaunchRole", "S3TemplatesUserPolicy"},

@@ -202,14 +202,31 @@ def _describe_model_package(call: Call, store: ObjectStore) -> list[Need]:
     return [need(call.principal, "sagemaker:DescribeModelPackage", name, call.describe())]
 
 
-def _create_model_package(call: Call, store: ObjectStore) -> list[Need]:
-    p = call.params
-    group = group_arn(p["ModelPackageGroupName"], call.principal.account)
+def _model_package_context(p: dict[str, Any]) -> dict[str, str]:
+    """The condition keys a CreateModelPackage / UpdateModelPackage request sets: its approval
+    status, and its lifecycle stage and stage status (developer guide,
+    model-registry-staging-construct-set-up: sagemaker:ModelLifeCycle:stage / :stageStatus on both
+    actions)."""
     context = {}
     if "ModelApprovalStatus" in p:
         context["sagemaker:ModelApprovalStatus"] = p["ModelApprovalStatus"]
+    if "ModelLifeCycle" in p:
+        context["sagemaker:ModelLifeCycle:stage"] = p["ModelLifeCycle"]["Stage"]
+        context["sagemaker:ModelLifeCycle:stageStatus"] = p["ModelLifeCycle"]["StageStatus"]
+    return context
+
+
+def _create_model_package(call: Call, store: ObjectStore) -> list[Need]:
+    p = call.params
+    group = group_arn(p["ModelPackageGroupName"], call.principal.account)
     version = versions_arn(group).replace("/*", "/1")
-    return [need(call.principal, "sagemaker:CreateModelPackage", version, call.describe(), **context)]
+    return [need(call.principal, "sagemaker:CreateModelPackage", version, call.describe(), **_model_package_context(p))]
+
+
+def _update_model_package(call: Call, store: ObjectStore) -> list[Need]:
+    arn = call.params["ModelPackageArn"]
+    return [need(call.principal, "sagemaker:UpdateModelPackage", arn, call.describe(),
+                 **_model_package_context(call.params))]
 
 
 def _endpoint(action: str) -> Callable[[Call, ObjectStore], list[Need]]:
@@ -294,6 +311,7 @@ OPERATIONS: dict[tuple[str, str], Handler] = {
         lambda c: group_arn(c.params["ModelPackageGroupName"], c.principal.account),
     ),
     ("sagemaker", "CreateModelPackage"): _create_model_package,
+    ("sagemaker", "UpdateModelPackage"): _update_model_package,
     ("sagemaker", "DescribeEndpoint"): _endpoint("sagemaker:DescribeEndpoint"),
     ("sagemaker-runtime", "InvokeEndpoint"): _endpoint("sagemaker:InvokeEndpoint"),
     ("cloudformation", "CreateStackSet"): _stack_set("cloudformation:CreateStackSet"),

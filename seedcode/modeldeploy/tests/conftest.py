@@ -54,7 +54,8 @@ def offline_aws(monkeypatch, tmp_path):
         "MODEL_EXECUTION_ROLE_NAME", "MODEL_EXECUTION_ROLE_NAME_STAGING", "MODEL_EXECUTION_ROLE_NAME_PROD",
         "KMS_KEY_ARN", "KMS_KEY_ARN_STAGING", "KMS_KEY_ARN_PROD", "STACK_SET_NAME", "ORGANIZATIONAL_UNIT_IDS",
         "TEMPLATE_CONFIGURATION", "EXPORT_TEMPLATE_NAME", "CALL_AS", "TARGET_ACCOUNT_IDS", "TEST_ROLE_NAME",
-        "STAGE_CONFIG", "DEPLOY_TIMEOUT_SECONDS",
+        "STAGE_CONFIG", "DEPLOY_TIMEOUT_SECONDS", "PROMOTION_MODE", "STAGE", "LIFECYCLE_STAGE", "DEPLOYED_TO",
+        "PIPELINE_NAME", "PIPELINE_EXECUTION_ID", "CODEBUILD_BUILD_ARN",
     ):
         monkeypatch.delenv(var, raising=False)
 
@@ -89,6 +90,11 @@ def build():
 @pytest.fixture(scope="session")
 def deploy_stackset():
     return load_module("modeldeploy_deploy_stackset", REPO / "deploy_stackset.py")
+
+
+@pytest.fixture(scope="session")
+def record_stage():
+    return load_module("modeldeploy_record_stage", REPO / "record_stage.py")
 
 
 @pytest.fixture(scope="session")
