@@ -75,6 +75,20 @@ def _add_schema(sub) -> None:
     p.set_defaults(func=cmd_schema)
 
 
+def _add_docs(sub) -> None:
+    p = sub.add_parser(
+        "docs",
+        help="write the built docs as one self-contained HTML page, with the diagrams drawn",
+        description="Write DIST/docs/*.md (made by `build`) as one HTML page with the Mermaid diagrams drawn by "
+        "the vendored Mermaid library, inlined: the page needs no network. Prints the page's path.",
+    )
+    p.add_argument("--out", type=Path, default=None, help="dist directory whose docs to use (default: ROOT/dist)")
+    p.add_argument("--html", type=Path, default=None, help="page to write (default: ROOT/.cache/smcat/docs.html)")
+    p.add_argument("--open", action="store_true", help="open the page in a web browser")
+    p.add_argument("--no-browser", action="store_true", help="never start a browser (even with --open)")
+    p.set_defaults(func=cmd_docs)
+
+
 def parser(default_root: Path | None = None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="smcat",
@@ -87,7 +101,7 @@ def parser(default_root: Path | None = None) -> argparse.ArgumentParser:
         help="catalog root holding products/, seedcode/ and portfolios/ (default: %(default)s)",
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_add_build, _add_lint, _add_list, _add_schema):
+    for add in (_add_build, _add_lint, _add_list, _add_schema, _add_docs):
         add(sub)
     try:
         from generator.publish.commands import register
@@ -424,6 +438,32 @@ def cmd_list(args) -> int:
     print()
     print(_columns(rows))
     return EXIT_OK
+
+
+def cmd_docs(args) -> int:
+    from generator.docs_html import html_page, read_pages
+
+    page = (args.html or args.root / ".cache" / "smcat" / "docs.html").resolve()
+    text = html_page(read_pages(_out(args) / "docs"))
+    try:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(text)
+    except OSError as exc:
+        raise InputError([Problem(str(page), "--html", f"cannot be written: {exc.strerror}")]) from None
+    print(page)
+    if args.open and not args.no_browser:
+        _open_in_browser(page)
+    return EXIT_OK
+
+
+def _open_in_browser(page: Path) -> None:
+    """Opens the page with the webbrowser module; on Linux with no display, only says so."""
+    import webbrowser
+
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print(f"no display: open {page.as_uri()} in a browser", file=sys.stderr)
+    elif not webbrowser.open(page.as_uri()):
+        print(f"no browser found: open {page.as_uri()} in one", file=sys.stderr)
 
 
 def cmd_schema(args) -> int:

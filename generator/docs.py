@@ -16,6 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from generator.diagram import catalog_diagram, product_diagram
+from generator.diagram.values import refs
 from generator.errors import InputError, Problem
 
 _ENV = Environment(
@@ -73,27 +75,6 @@ def _placeholder(name: str, names: dict[str, str]) -> str:
     return names.get(name) or PLACEHOLDERS.get(name, f"<{name}>")
 
 
-def _refs(value: Any) -> list[str]:
-    """The parameters and resources a value refers to, in order of appearance."""
-    found: list[str] = []
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "Ref":
-                found.append(item)
-            elif key == "Fn::GetAtt":
-                found.append(item[0])
-            elif key == "Fn::Sub":
-                text, names = (item, {}) if isinstance(item, str) else item
-                found += [n for n in re.findall(r"\$\{([^!}][^}]*)\}", text) if n not in names]
-                found += _refs(names)
-            else:
-                found += _refs(item)
-    elif isinstance(value, list):
-        for item in value:
-            found += _refs(item)
-    return list(dict.fromkeys(found))
-
-
 def _text(value: Any, names: dict[str, str]) -> str:
     """A value as the reader would see it, with placeholders for what is filled in at launch
     (`names`: the display names of resources)."""
@@ -113,8 +94,8 @@ def _text(value: Any, names: dict[str, str]) -> str:
                 return _text(variables[name], names) if name in variables else _placeholder(name, names)
 
             return re.sub(r"\$\{([^}]*)\}", substitute, text)
-    refs = _refs(value)
-    return _placeholder(refs[0], names) if len(refs) == 1 else "<set at launch>"
+    found = refs(value)
+    return _placeholder(found[0], names) if len(found) == 1 else "<set at launch>"
 
 
 def _display_names(template: dict[str, Any]) -> dict[str, str]:
@@ -157,14 +138,19 @@ def _trigger(rule: dict[str, Any], names: dict[str, str]) -> str:
     pattern = rule.get("EventPattern", {})
     detail = pattern.get("detail", {})
     if "aws.codecommit" in pattern.get("source", []):
-        repos = [_placeholder(_refs(arn)[0], names) for arn in pattern.get("resources", []) if _refs(arn)]
+        repos = [_placeholder(refs(arn)[0], names) for arn in pattern.get("resources", []) if refs(arn)]
         branches = " or ".join(f"`{b}`" for b in detail.get("referenceName", [])) or "any branch"
         where = " of " + ", ".join(f"`{r}`" for r in repos) if repos else ""
         return f"a push to {branches}{where}"
     if APPROVAL_EVENT in pattern.get("detail-type", []):
         statuses = " or ".join(f"`{s}`" for s in detail.get("ModelApprovalStatus", [])) or "a new status"
         groups = ", ".join(f"`{_text(g, names)}`" for g in detail.get("ModelPackageGroupName", []))
-        return f"a model version set to {statuses}" + (f" in the model package group {groups}" if groups else "")
+        where = f" in the model package group {groups}" if groups else ""
+        if detail.get("ModelLifeCycle"):  # generator/blocks/lifecycle.py: promotion by stage
+            stages = " or ".join(f"`{s}`" for s in detail["ModelLifeCycle"].get("Stage", []))
+            return f"a model version set to {statuses} and promoted to the lifecycle stage {stages}{where} " \
+                   "(PromotionMode `LifecycleStage`)"
+        return f"a model version set to {statuses}{where}"
     return rule.get("Description", "an EventBridge rule")
 
 
@@ -230,7 +216,7 @@ def _pipelines(template: dict[str, Any], names: dict[str, str]) -> list[dict[str
             continue
         triggers = [
             _trigger(rule, names) for rule in rules
-            if any(rid in _refs(target.get("Arn")) for target in rule.get("Targets", []))
+            if any(rid in refs(target.get("Arn")) for target in rule.get("Targets", []))
         ]
         stages = [
             {"name": s.get("Name", ""),
@@ -311,6 +297,7 @@ def product_page(built, portfolios=()) -> str:
         portfolios=[p for p in portfolios if name in p.config.get("products", [])],
         after=after_create(built),
         notes={k: built.product.after_create.get(k, "").strip() for k in STUDIO_SECTIONS + ADMIN_SECTIONS},
+        diagram=product_diagram(template),
     )
 
 
@@ -335,7 +322,10 @@ def index_page(products: dict[str, Any], portfolios) -> str:
         for p in portfolios
     ]
     unlisted = [row(n) for n in sorted(products) if n not in listed]
-    return _ENV.get_template("index.md.j2").render(portfolios=groups, unlisted=unlisted, count=len(products))
+    return _ENV.get_template("index.md.j2").render(
+        portfolios=groups, unlisted=unlisted, count=len(products),
+        diagram=catalog_diagram({name: built.template for name, built in products.items()}),
+    )
 
 
 def page_problems(product) -> list[str]:

@@ -28,6 +28,7 @@ LINT_NOT_RUN = {"status": "not-run", "errors": 0, "warnings": 0}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "informational": 2}
 # Below this many templates a second process costs more than it saves.
 PARALLEL_FROM = 12
+CHUNKS_PER_JOB = 8
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,29 @@ def _config(paths: list[str], fmt: str | None = None):
     return ConfigMixIn([*args, "--", *paths])
 
 
+# This process's Runner for plain (unformatted) lint runs: building one loads every rule (about half a
+# second), so it is built once and given each run's paths; forked lint workers inherit it with its rules.
+_RUNNER = None
+
+
+def _runner(paths: list[str], fmt: str | None):
+    global _RUNNER
+    from cfnlint.runner import Runner
+
+    if fmt is not None:
+        return Runner(_config(paths, fmt))
+    if _RUNNER is None:
+        _RUNNER = Runner(_config(paths))
+    else:
+        _RUNNER.config = _config(paths)
+    return _RUNNER
+
+
 def run_matches(paths: list[str], fmt: str | None = None, counter: Counter | None = None):
     """Lints `paths` with one cfn-lint Runner (rules and schemas loaded once); returns
     (matches, runner) so callers can format them. With `counter`, templates go one at a time
     and each one done is counted."""
-    from cfnlint.runner import Runner
-
-    runner = Runner(_config(paths, fmt))
+    runner = _runner(paths, fmt)
     if counter is None:
         matches = list(runner.run())
     else:
@@ -108,8 +125,9 @@ def lint_paths(paths: list[str], jobs: int | None = None, counter: Counter | Non
     # and the forked workers inherit them warm instead of each paying for it again.
     first = _lint_chunk(paths[:1])
     rest = paths[1:]
-    # More chunks than workers when counting, so the count moves as chunks finish.
-    count = min(len(rest), jobs * 4) if counter else jobs
+    # Many small chunks (each worker reuses its inherited Runner, so a chunk costs nothing to start): a
+    # worker that gets more of the CPU takes more of them, and a count moves as chunks finish.
+    count = min(len(rest), jobs * CHUNKS_PER_JOB)
     chunks = [rest[i::count] for i in range(count)]
     results = [first]
     done = 1

@@ -90,7 +90,8 @@ def test_every_product_page_has_its_sections_in_order(dist, products):
         found = headings(page)
         assert found[0] == (1, f"{name} {product.version}")
         first = "After you create the project" if product.studio_project else "After you launch"
-        assert [t for level, t in found if level == 2] == [first, "What it creates", "Parameters", "Outputs"], name
+        assert [t for level, t in found if level == 2] == [
+            first, "Accounts and access", "What it creates", "Parameters", "Outputs"], name
         subsections = [t for level, t in found if level == 3]
         assert subsections == (STUDIO_SECTIONS if product.studio_project else []), name
 
@@ -114,7 +115,8 @@ def test_index_lists_the_products_by_portfolio(dist, products):
     index = (dist / "docs" / "index.md").read_text()
     files = portfolio_files()
     assert headings(index)[0] == (1, "Products")
-    assert [t for level, t in headings(index) if level == 2] == [config["display_name"] for _, config in files]
+    assert [t for level, t in headings(index) if level == 2] == [
+        "How the products connect", *(config["display_name"] for _, config in files)]
     for stem, config in files:
         body = section(index, config["display_name"])
         assert f"Portfolio `{stem}` (`portfolios/{stem}.yaml`)" in body
