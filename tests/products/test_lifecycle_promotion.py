@@ -264,6 +264,9 @@ def test_the_readme_commands_are_valid_requests():
                                           "UpdateModelPackage", "UpdateModelPackage"]
     for operation, request in commands:
         assert request_violations(client, operation, request) == [], (operation, request)
+    # the approval also approves the model card model-build registered as PendingReview
+    [approval] = [r for _, r in commands if r.get("ModelApprovalStatus") == "Approved"]
+    assert approval["ModelCard"] == {"ModelCardStatus": "Approved"}
 
 
 def test_the_readme_promotions_start_the_pipeline_and_only_the_allowed_roles_may_make_them(product, template):
