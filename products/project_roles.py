@@ -133,7 +133,8 @@ def template() -> Template:
     ))
     t.add_parameter(Parameter(
         LIFECYCLE_USERS, Type="CommaDelimitedList", Default="", AllowedPattern=r"^([\w+=.@-]{1,64})?$",
-        Description="Roles of this account (names, without path; Studio execution roles, the approver's too) the "
+        Description="Roles of this account (names, without path; Studio execution roles, the approver's too, and "
+        "AmazonSageMakerServiceCatalogProductsUseRole, which model-build's pipeline steps run as) the "
         f"model lifecycle policy ({LIFECYCLE_POLICY}) is attached to: they may set the stages Development and "
         "Staging, never Production (only the pipeline role and ProductionApproverRoleArn may). Blank: only create "
         "the policy.", ConstraintDescription="IAM role names (without path), comma-separated, or blank",

@@ -119,3 +119,36 @@ def test_the_pipeline_role_may_not_record_in_another_accounts_registry():
 ])
 def test_negated_operators_follow_iam(operator, actual, expected, holds):
     assert _condition(operator, actual, expected) is holds
+
+
+# --- The pipeline steps' role: a model-build run cannot register a version at Production --------
+
+USE_ROLE_NAME = "AmazonSageMakerServiceCatalogProductsUseRole"  # model-build's SageMakerExecutionRole default
+USE_ROLE = role(DATA_SCIENCE, f"service-role/{USE_ROLE_NAME}")
+
+
+@cache
+def guarded_use_role() -> Grants:
+    from products import project_roles
+
+    parameters = {"CatalogArtifactBucket": "catalog-artifacts", "ProductionApproverRoleArn": APPROVER.arn,
+                  "ModelLifecycleUserRoleNames": [STUDIO_ROLE, APPROVER_ROLE, USE_ROLE_NAME]}
+    return Grants().add_template(resolve(project_roles.PRODUCT.template().to_dict(), DATA_SCIENCE, parameters),
+                                 DATA_SCIENCE)
+
+
+def test_a_pipeline_run_registers_at_development_as_the_use_role():
+    """The register step runs as the pipeline's role (the UseRole by default), with the stage the
+    run was started with: Development, the seed's default, is allowed."""
+    assert guarded_use_role().check(sets(USE_ROLE, "Development", action=CREATE)) == []
+
+
+@pytest.mark.parametrize("stage, status", [("Production", "Approved"), ("Staging", "Deployed")])
+def test_a_run_started_with_production_cannot_register_it_once_the_use_role_is_listed(stage, status):
+    """A data scientist may start model-build's pipeline with ModelLifeCycleStage=Production (or edit
+    the seed code): listing the UseRole in ModelLifecycleUserRoleNames is what refuses the register
+    step, as the README's set-up says."""
+    problems = guarded_use_role().check(sets(USE_ROLE, stage, status, action=CREATE))
+    assert problems and problems[0].startswith("explicitly denied")
+    # and without the UseRole listed nothing refuses it: the parameter is what protects
+    assert grants().check(sets(USE_ROLE, stage, status, action=CREATE)) == []
