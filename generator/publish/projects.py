@@ -4,11 +4,15 @@
   region that use it (name, kind, status, last update), as a table or ``--format json``.  Read-only.
 * ``projects plan-upgrade``: which of the chosen projects (``--project NAME``, repeatable, and/or
   ``--all-deprecated``) move to their product's current version (the build's content, as publish made it),
-  and how; which are skipped and why.  Read-only: the plan is plain data (``--format json``).
+  and how; which are skipped and why.  Read-only: the plan is plain data (``--format json``); ``--out FILE``
+  also saves it (deterministic JSON) for ``upgrade --plan``.
 * ``projects upgrade``: the same plan, applied (``--dry-run``: printed only), at most ``--max-parallel``
   upgrades at once, each polled to completion (``--upgrade-timeout``); at the first failure no further
   upgrade starts, the running ones are waited for, and the failure is reported with its status message and
-  the upgrades not attempted (exit 1).
+  the upgrades not attempted (exit 1).  With ``--plan FILE`` (a plan saved by ``plan-upgrade --out``) it applies
+  exactly that plan: the live state is read again first, and when a chosen project's version, the target
+  version or anything else the saved steps decided no longer matches, it refuses (exit 1, one line per
+  difference) and changes nothing, as ``publish --plan`` does.
 
 Exit codes: 0 ok, 1 AWS said no, did not answer, or an upgrade failed, 2 bad input.  Clients, retries,
 timeouts and profiles follow ``plan``/``publish``.  Registering the command imports neither boto3 nor the
@@ -26,7 +30,8 @@ from typing import TextIO
 
 from .commands import add_client_options
 
-__all__ = ["register", "run_report", "run_plan_upgrade", "run_upgrade", "DEFAULT_UPGRADE_PARALLEL"]
+__all__ = ["register", "run_report", "run_plan_upgrade", "run_upgrade", "DEFAULT_UPGRADE_PARALLEL", "load_saved_plan",
+           "saved_plan_json", "saved_plan_differences"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 DEFAULT_UPGRADE_PARALLEL = 2
@@ -75,11 +80,16 @@ def register(subparsers) -> None:
                               description="Read the projects and print the upgrade plan; changes nothing.")
     _common(plan, nested=True)
     _upgrade_options(plan)
+    plan.add_argument("--out", type=Path, default=None, metavar="FILE",
+                      help="also save the plan as JSON, for `projects upgrade --plan FILE`")
     plan.set_defaults(func=run_plan_upgrade)
     upgrade = actions.add_parser("upgrade", help="move projects to their product's current version",
                                  description="Make the upgrade plan and apply it, a bounded number at once.")
     _common(upgrade, nested=True)
     _upgrade_options(upgrade)
+    upgrade.add_argument("--plan", type=Path, default=None, metavar="FILE",
+                         help="apply exactly this plan (saved by `plan-upgrade --out`); refused when the live "
+                         "state no longer matches it")
     upgrade.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     upgrade.add_argument("--max-parallel", type=int, default=DEFAULT_UPGRADE_PARALLEL, metavar="N",
                          help=f"upgrades running at once (default: {DEFAULT_UPGRADE_PARALLEL})")
@@ -197,7 +207,10 @@ class _Command:
         names = list(dict.fromkeys(self.args.project or []))
         bad.extend(f"--project {n!r} is not a project or provisioned product name (letters, digits, '.', '_', "
                    f"'-'; at most 128)" for n in names if not NAME.fullmatch(n))
-        if not names and not self.args.all_deprecated:
+        if getattr(self.args, "plan", None) is not None:
+            if names or self.args.all_deprecated:
+                bad.append("--plan applies the saved plan's projects: give no --project or --all-deprecated with it")
+        elif not names and not self.args.all_deprecated:
             bad.append("say which projects to upgrade: --project NAME (repeatable) and/or --all-deprecated")
         if self.args.bucket is not None:
             bucket = self.args.bucket.replace("{region}", "us-east-1")
@@ -231,21 +244,47 @@ class _Command:
         bad: list[str] = []
         region = self._region(bad)
         catalog, names = self._load_build(bad)
+        saved_path, saved = getattr(self.args, "plan", None), None
+        if saved_path is not None:
+            try:
+                saved = load_saved_plan(saved_path)
+            except SavedPlanError as exc:
+                bad.append(str(exc))
+        if saved is not None and region is not None and saved["plan"].region != region:
+            bad.append(f"{saved_path}: the plan is for {saved['plan'].region}, not {region}")
         if bad or catalog is None:
             return self.fail(EXIT_BAD_INPUT, bad)
         state, code = self._read(region)
         if state is None:
             return code
+        if saved is not None:
+            names = [step.name for step in saved["plan"].steps]
         try:
             chosen = select(state, names, self.args.all_deprecated)
         except SelectionError as exc:
-            return self.fail(EXIT_BAD_INPUT, exc.lines)
+            if saved is None:
+                return self.fail(EXIT_BAD_INPUT, exc.lines)
+            return self.fail(EXIT_FAILED, [f"{saved_path}: {line.removeprefix('--project ')}; the live state changed "
+                                           f"since this plan was made: run `plan-upgrade` again and review it"
+                                           for line in exc.lines])
         try:
             old = read_version_parameters(self.sc, parameter_reads(chosen))
             location = self._location(region)
         except (ClientError, BotoCoreError) as exc:
             return self.fail(EXIT_FAILED, [f"while reading the live state: {describe_exception(exc)}"])
         plan = plan_upgrades(state, catalog, chosen, _template_parameters(catalog), old, location)
+        if saved is not None:
+            differences = saved_plan_differences(saved, plan, self._options())
+            if differences:
+                return self.fail(EXIT_FAILED, [f"{saved_path}: {d}; the live state changed since this plan was made: "
+                                               f"run `plan-upgrade` again and review it" for d in differences])
+            plan = saved["plan"]
+        out = getattr(self.args, "out", None)
+        if out is not None:
+            try:
+                Path(out).write_text(saved_plan_json(plan, self._options()))
+            except OSError as exc:
+                return self.fail(EXIT_BAD_INPUT, [f"{out}: cannot be written: {exc.strerror}"])
         if not self.as_json:
             print(render_upgrade_plan(plan), file=self.stdout)
         if not apply:
@@ -256,6 +295,10 @@ class _Command:
                 print("Dry run: nothing was changed.", file=self.stdout)
             return EXIT_OK
         return self._apply(plan)
+
+    def _options(self) -> dict:
+        """What decides the target versions besides the build and the live state."""
+        return {"bucket": self.args.bucket, "prefix": self.args.prefix}
 
     def _apply(self, plan) -> int:
         from .projectapply import apply_upgrades
@@ -273,6 +316,86 @@ class _Command:
         for outcome in result.failed:
             print(f"error: upgrade of {outcome.step.name} failed: {outcome.message}", file=self.stderr)
         return EXIT_FAILED
+
+
+# ----------------------------------------------------------------------------------------- saved plans
+
+SAVED_KIND = "smcat projects upgrade plan"
+
+
+class SavedPlanError(Exception):
+    pass
+
+
+def saved_plan_json(plan, options: dict) -> str:
+    """The file `plan-upgrade --out` writes: the same plan gives the same bytes."""
+    return json.dumps({"kind": SAVED_KIND, "options": options, "plan": plan.to_dict()}, indent=2,
+                      sort_keys=True) + "\n"
+
+
+def load_saved_plan(path: Path) -> dict:
+    """{"options": ..., "plan": UpgradePlan} from a file `plan-upgrade --out` wrote; SavedPlanError (one line)
+    when it is missing, not JSON or not of that shape."""
+    from dataclasses import fields
+
+    from .projectplan import UpgradePlan, UpgradeStep
+
+    def bad(why: str) -> SavedPlanError:
+        return SavedPlanError(f"{path}: not an upgrade plan written by `projects plan-upgrade --out` ({why})")
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise SavedPlanError(f"{path}: cannot be read: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise bad(f"not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("kind") != SAVED_KIND:
+        raise bad(f"no \"kind\": \"{SAVED_KIND}\"")
+    options, plan = data.get("options"), data.get("plan")
+    if not (isinstance(options, dict) and set(options) == {"bucket", "prefix"}
+            and all(v is None or isinstance(v, str) for v in options.values())):
+        raise bad("\"options\" is not {\"bucket\", \"prefix\"}")
+    if not (isinstance(plan, dict) and isinstance(plan.get("region"), str) and isinstance(plan.get("steps"), list)
+            and isinstance(plan.get("skipped", []), list) and isinstance(plan.get("notes", []), list)):
+        raise bad("\"plan\" has no region and steps")
+    names = {f.name for f in fields(UpgradeStep)}
+    steps = []
+    for n, step in enumerate(plan["steps"]):
+        if not (isinstance(step, dict) and set(step) == names and isinstance(step["parameters"], list)
+                and all(isinstance(p, dict) for p in step["parameters"])
+                and all(isinstance(v, str) for k, v in step.items() if k != "parameters")):
+            raise bad(f"steps[{n}] is not an upgrade step")
+        steps.append(UpgradeStep(**step))
+    return {"options": options, "plan": UpgradePlan(region=plan["region"], steps=steps,
+                                                    skipped=list(plan.get("skipped", [])),
+                                                    notes=list(plan.get("notes", [])))}
+
+
+def saved_plan_differences(saved: dict, fresh, options: dict) -> list[str]:
+    """One line per way the plan made now (for the saved plan's projects) differs from the saved one; the
+    record each step waits after is bookkeeping, taken from the live state."""
+    lines = [f"--{k} is {options[k]!r}, the plan was made with {saved['options'][k]!r}"
+             for k in ("bucket", "prefix") if options[k] != saved["options"][k]]
+    now = {s.name: s for s in fresh.steps}
+    skipped = {s["name"]: s["reason"] for s in fresh.skipped}
+    for step in saved["plan"].steps:
+        new = now.get(step.name)
+        if new is None:
+            lines.append(f"{step.name} would now be skipped: {skipped.get(step.name, 'not chosen')}")
+            continue
+        if (new.from_version_id, new.provisioned_product_id) != (step.from_version_id, step.provisioned_product_id):
+            lines.append(f"{step.name} is now on {step.product} {new.from_version}, the plan upgrades it from "
+                         f"{step.from_version}")
+        if new.to_version_id != step.to_version_id:
+            lines.append(f"the current version of {step.product} is now {new.to_version}, the plan upgrades "
+                         f"{step.name} to {step.to_version}")
+        same = {"last_record_id", "from_version", "from_version_id", "to_version", "to_version_id",
+                "provisioned_product_id"}
+        if {k: v for k, v in new.to_dict().items() if k not in same} != {
+                k: v for k, v in step.to_dict().items() if k not in same}:
+            lines.append(f"{step.name}: the upgrade call or its parameters differ from the plan's")
+        step.last_record_id = new.last_record_id
+    return lines
 
 
 def _template_parameters(catalog) -> dict[str, list[str]]:

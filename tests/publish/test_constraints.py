@@ -351,3 +351,52 @@ def test_the_manifest_reader_refuses_what_the_build_would_not_write(tmp_path):
     ]
     older = load_catalog(build_dist(tmp_path / "older", default_spec())).portfolios["sagemaker-projects"]
     assert older.tag_update is None and older.notification_topics == ()  # a manifest from before the keys
+
+
+# ------------------------------------------------------------------------------------------ Studio's tag updates
+
+
+@pytest.mark.parametrize(("tag_update", "allowed"), [("ALLOWED", True), ("NOT_ALLOWED", False), (None, False)])
+def test_studio_project_tag_updates_follow_the_published_tag_update_constraint(double, tmp_path, run_cli, tag_update,
+                                                                                allowed):
+    """Issue 13 point 4: the bundled sagemaker-projects portfolio declares ``tag_update_constraint: ALLOWED``
+    so that Studio can update a project's tags.  FACTS.md: "SageMaker UpdateProject with tags requires the
+    product to have a tag update (RESOURCE_UPDATE) constraint."  The SageMaker projects double models it
+    (tests/fakes/sagemakerprojects.py): UpdateProject's Tags go to the Service Catalog double's
+    UpdateProvisionedProduct, refused without a RESOURCE_UPDATE constraint with TagUpdateOnProvisionedProduct
+    ALLOWED, and that refusal comes back from SageMaker as ValidationException."""
+    import yaml
+
+    from tests.fakes.provisioning import product_ids, s3_template_reader, versions_of
+    from tests.fakes.sagemakerprojects import SageMakerProjectsDouble
+
+    bundled = yaml.safe_load((ROOT / "portfolios" / "sagemaker-projects.yaml").read_text())
+    assert bundled["tag_update_constraint"] == "ALLOWED"  # what the ALLOWED case publishes
+    double.template_reader = s3_template_reader
+    with SageMakerProjectsDouble(double) as world:
+        publish(run_cli, tmp_path, "a", spec_with(tag_update))
+        assert constraints(double, "RESOURCE_UPDATE") == (
+            [(p, {"Version": "2.0", "Properties": {"TagUpdateOnProvisionedProduct": tag_update}})
+             for p in sorted(PRODUCTS)] if tag_update else [])
+        sm = boto3.client("sagemaker", region_name=REGION)
+        (version,) = versions_of(double, "model-build").values()
+        sm.create_project(ProjectName="churn", ServiceCatalogProvisioningDetails={
+            "ProductId": product_ids(double)["model-build"], "ProvisioningArtifactId": version["Id"]})
+        world.wait()
+        assert sm.describe_project(ProjectName="churn")["ProjectStatus"] == "CreateCompleted"
+        tags = [{"Key": "team", "Value": "fraud-detection"}]
+        if allowed:
+            sm.update_project(ProjectName="churn", Tags=tags)
+            world.wait()
+            assert sm.describe_project(ProjectName="churn")["ProjectStatus"] == "UpdateCompleted"
+            (pp,) = double.provisioned_products()
+            assert pp["Tags"]["team"] == "fraud-detection"
+            assert [c.params["Tags"] for c in ok(double, "UpdateProvisionedProduct")] == [tags]
+        else:
+            with pytest.raises(ClientError) as refused:
+                sm.update_project(ProjectName="churn", Tags=tags)
+            assert refused.value.response["Error"]["Code"] == "ValidationException"
+            assert "RESOURCE_UPDATE" in refused.value.response["Error"]["Message"]
+            (pp,) = double.provisioned_products()
+            assert "team" not in pp["Tags"]
+            assert sm.describe_project(ProjectName="churn")["ProjectStatus"] == "CreateCompleted"

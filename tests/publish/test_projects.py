@@ -296,6 +296,92 @@ def test_a_second_upgrade_run_has_nothing_to_do(estate, world, double, run_proje
     assert again.json["plan"]["steps"] == [] and again.json["plan"]["skipped"] == []
 
 
+# ------------------------------------------------------------------------------------------ saved plans
+
+
+def updated_projects(world) -> list[tuple[str, str]]:
+    return [(c.params["ProjectName"], c.params["ServiceCatalogProvisioningUpdateDetails"]["ProvisioningArtifactId"])
+            for c in world.calls if c.operation == "UpdateProject"]
+
+
+def test_a_saved_plan_is_applied_as_it_was_reviewed(estate, world, double, tmp_path, run_projects):
+    saved, again = tmp_path / "plan.json", tmp_path / "again.json"
+    double.reset_calls()
+    for path in (saved, again):
+        run = run_projects("plan-upgrade", "--all-deprecated", "--dist", str(estate), "--out", str(path))
+        assert run.code == 0, run.err
+    assert saved.read_bytes() == again.read_bytes()  # deterministic
+    reviewed = json.loads(saved.read_text())
+    current = versions_of(double, "model-build")["1.2.0"]["Id"]
+    assert [(s["name"], s["to_version_id"]) for s in reviewed["plan"]["steps"]] == [
+        ("alpha", current), ("beta", current)]
+    assert double.writes() == []
+
+    run = run_projects("upgrade", "--plan", str(saved), "--dist", str(estate), "--format", "json")
+    assert run.code == 0, run.err
+    assert run.json["plan"]["steps"] == reviewed["plan"]["steps"]
+    assert updated_projects(world) == [("alpha", current), ("beta", current)]
+    assert versions_in_use(double) == {"alpha": "1.2.0", "beta": "1.2.0", "batch-1": "1.0.0"}
+
+
+def test_a_version_published_after_the_plan_refuses_it_and_updates_nothing(estate, world, double, tmp_path, run_cli,
+                                                                           run_projects):
+    saved = tmp_path / "plan.json"
+    assert run_projects("plan-upgrade", "--all-deprecated", "--dist", str(estate), "--out", str(saved)).code == 0
+    newer = publish_version(tmp_path, run_cli, 3)  # 1.3.0: published between review and apply
+    double.reset_calls()
+    for dist in (newer, estate):  # the new build, or the reviewed one (whose version 1.2.0 is now deprecated)
+        run = run_projects("upgrade", "--plan", str(saved), "--dist", str(dist))
+        assert run.code == 1, run.out + run.err
+        lines = [line for line in run.err.splitlines() if line.startswith("error: ")]
+        assert len(lines) == 2 and all(line.startswith(f"error: {saved}: ") for line in lines), lines
+        assert all("run `plan-upgrade` again" in line for line in lines)
+    assert "the current version of model-build is now 1.3.0, the plan upgrades alpha to 1.2.0" in \
+        run_projects("upgrade", "--plan", str(saved), "--dist", str(newer)).err
+    assert double.writes() == [] and updated_projects(world) == []
+    assert versions_in_use(double) == {"alpha": "1.1.0", "beta": "1.1.0", "batch-1": "1.0.0"}
+
+
+def test_a_project_upgraded_since_the_plan_refuses_it(estate, world, double, tmp_path, run_projects):
+    saved = tmp_path / "plan.json"
+    assert run_projects("plan-upgrade", "--project", "alpha", "--dist", str(estate), "--out", str(saved)).code == 0
+    assert run_projects("upgrade", "--project", "alpha", "--dist", str(estate)).code == 0
+    run = run_projects("upgrade", "--plan", str(saved), "--dist", str(estate))
+    assert run.code == 1
+    errors = [line for line in run.err.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: {saved}: alpha would now be skipped: already on the current version 1.2.0; the live "
+                      f"state changed since this plan was made: run `plan-upgrade` again and review it"]
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (None, "cannot be read"),
+    ("{not json", "not JSON"),
+    (json.dumps({"plan": {"region": "us-east-1", "steps": []}}), "no \"kind\""),
+    (json.dumps({"kind": "smcat projects upgrade plan", "options": {"bucket": None, "prefix": "smcat"},
+                 "plan": {"region": "us-east-1", "steps": [{"name": "alpha"}]}}), "steps[0] is not an upgrade step"),
+    (json.dumps({"kind": "smcat projects upgrade plan", "options": {"bucket": None, "prefix": "smcat"},
+                 "plan": {"region": "eu-west-1", "steps": []}}), "the plan is for eu-west-1, not us-east-1"),
+])
+def test_a_bad_saved_plan_is_one_line_and_exit_2(estate, world, double, tmp_path, run_projects, content, message):
+    saved = tmp_path / "plan.json"
+    if content is not None:
+        saved.write_text(content)
+    double.reset_calls()
+    calls = len(world.calls)
+    run = run_projects("upgrade", "--plan", str(saved), "--dist", str(estate))
+    assert run.code == 2
+    (line,) = run.err.splitlines()  # bad input: refused before any progress line
+    assert line.startswith(f"error: {saved}: ") and message in line, line
+    assert double.calls == [] and len(world.calls) == calls
+
+
+def test_plan_with_a_selection_is_bad_input(estate, world, tmp_path, run_projects):
+    saved = tmp_path / "plan.json"
+    assert run_projects("plan-upgrade", "--all-deprecated", "--dist", str(estate), "--out", str(saved)).code == 0
+    run = run_projects("upgrade", "--plan", str(saved), "--all-deprecated", "--dist", str(estate))
+    assert run.code == 2 and run.err.startswith("error: --plan applies the saved plan's projects")
+
+
 # ------------------------------------------------------------------------------------------ bad input
 
 
@@ -361,6 +447,7 @@ def test_readme_project_lifecycle_commands_run_as_written(world, double, tmp_pat
     for name in ("products", "portfolios", "seedcode"):
         shutil.copytree(ROOT / name, catalog / name, ignore=shutil.ignore_patterns("__pycache__", ".venv*"))
     client("s3").create_bucket(Bucket="my-catalog-artifacts-us-east-1")
+    monkeypatch.chdir(tmp_path)  # where the README's relative upgrade-plan.json goes
     section = (ROOT / "README.md").read_text().split("\n## Project lifecycle\n", 1)[1].split("\n## ", 1)[0]
     blocks = [block.split("```", 1)[0].strip() for block in section.split("```sh\n")[1:]]
     assert len(blocks) == 2
@@ -407,6 +494,7 @@ def test_readme_project_lifecycle_commands_run_as_written(world, double, tmp_pat
     out = run(plan)
     assert double.writes() == []
     assert f"~ upgrade churn (sagemaker-project): model-build {first} -> {versions[-1]}" in out
+    assert (tmp_path / "upgrade-plan.json").exists()  # plan-upgrade --out, read by upgrade --plan
     run(upgrade)
     assert sorted(c.params["ProjectName"] for c in world.calls if c.operation == "UpdateProject") == ["churn", "fraud"]
     assert versions_in_use(double) == {"churn": versions[-1], "fraud": versions[-1]}
