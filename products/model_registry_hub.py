@@ -519,7 +519,7 @@ def group_policy(name):
                 Ref(DATA_SCIENCE),
                 hub.DATA_SCIENCE_REGISTER,
                 [group, versions],
-                hub.pending_only("StringEqualsIfExists"),
+                hub.pending_unpromoted(),
             ),
         ),
         when(

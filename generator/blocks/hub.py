@@ -34,6 +34,7 @@ from typing import Any
 
 from troposphere import Equals, If, Join, Not, Or, Parameter, Ref, Split, Sub
 
+from generator.blocks.lifecycle import DEPLOYED, PRODUCTION, STAGE_KEY, STATUS_KEY
 from generator.blocks.policy import Statement
 from generator.blocks.registry import GROUP_DEPLOY
 
@@ -274,10 +275,22 @@ def register_pending_versions(group_resources: Any) -> Statement:
         "Effect": "Allow",
         "Action": "sagemaker:CreateModelPackage",
         "Resource": group_resources,
-        "Condition": pending_only("StringEqualsIfExists"),
+        "Condition": pending_unpromoted(),
     }
 
 
 def pending_only(operator: str = "StringEquals") -> dict[str, Any]:
     """Condition: the request registers (or updates) a version as PendingManualApproval only."""
     return {operator: {"sagemaker:ModelApprovalStatus": PENDING}}
+
+
+def not_promoted() -> dict[str, Any]:
+    """Condition: the request sets no lifecycle stage Production and no stage status Deployed, so a
+    version registered into the hub is not deployed to prod by the hub's own approval."""
+    # A negated operator on a key the request lacks is true (IAM user guide, reference_policies_elements_condition_operators).
+    return {"StringNotEquals": {STAGE_KEY: PRODUCTION, STATUS_KEY: DEPLOYED}}
+
+
+def pending_unpromoted() -> dict[str, Any]:
+    """Condition for registering into the hub: pending approval (if given), not promoted (`not_promoted`)."""
+    return {**pending_only("StringEqualsIfExists"), **not_promoted()}

@@ -16,6 +16,10 @@ from .conftest import DATA_SCIENCE, HUB, ORGANIZATION
 from .resolve import resolve
 
 ORG = {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
+# Registering into the hub: no version already at stage Production or with stage status Deployed.
+NOT_PROMOTED = {
+    "StringNotEquals": {"sagemaker:ModelLifeCycle:stage": "Production", "sagemaker:ModelLifeCycle:stageStatus": "Deployed"}
+}
 DATA_SCIENCE_OWNED = {"StringEquals": {"aws:ResourceAccount": {"Ref": "DataScienceAccountIds"}}}
 GROUP_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/${Name}"
 VERSIONS_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package/${Name}/*"
@@ -287,6 +291,7 @@ def test_hub_groups_carry_seed_000s_cross_account_policy(hub_template):
                 {
                     "StringEquals": ORG,
                     "StringEqualsIfExists": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"},
+                    **NOT_PROMOTED,
                 },
             ),
             "DeploymentAccountsDeploy": (
@@ -407,7 +412,7 @@ def test_sync_role_statement_by_statement(hub_template):
         "UseHubKey": (["kms:GenerateDataKey", "kms:Decrypt"], None),
         "RegisterPendingVersions": (
             "sagemaker:CreateModelPackage",
-            {"StringEqualsIfExists": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}},
+            {"StringEqualsIfExists": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}, **NOT_PROMOTED},
         ),
     }
     assert policy["WritePulledArtifacts"][1]["Resource"] == under("pull/*")
@@ -458,7 +463,8 @@ def test_push_role_is_for_the_data_science_accounts_in_the_organization(hub_temp
     assert policy["WritePushedArtifacts"][1]["Resource"] == under("push/${!aws:PrincipalTag/smcat-account}/*")
     assert policy["WritePushedArtifacts"][1]["Action"] == ["s3:PutObject", "s3:AbortMultipartUpload", *OBJECT_READ]
     assert policy["RegisterPendingVersions"][1]["Condition"] == {
-        "StringEqualsIfExists": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+        "StringEqualsIfExists": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"},
+        **NOT_PROMOTED,
     }
     assert "sagemaker:UpdateModelPackage" not in json.dumps(policy)  # approving is the hub owner's
 
