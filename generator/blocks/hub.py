@@ -287,7 +287,8 @@ def pending_only(operator: str = "StringEquals") -> dict[str, Any]:
 def not_promoted() -> dict[str, Any]:
     """Condition: the request sets no lifecycle stage Production and no stage status Deployed, so a
     version registered into the hub is not deployed to prod by the hub's own approval."""
-    # A negated operator on a key the request lacks is true (IAM user guide, reference_policies_elements_condition_operators).
+    # A negated operator on a key the request lacks is true (IAM user guide,
+    # reference_policies_elements_condition_operators): a registration without a stage is allowed.
     return {"StringNotEquals": {STAGE_KEY: PRODUCTION, STATUS_KEY: DEPLOYED}}
 
 

@@ -18,7 +18,8 @@ from .resolve import resolve
 ORG = {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}
 # Registering into the hub: no version already at stage Production or with stage status Deployed.
 NOT_PROMOTED = {
-    "StringNotEquals": {"sagemaker:ModelLifeCycle:stage": "Production", "sagemaker:ModelLifeCycle:stageStatus": "Deployed"}
+    "StringNotEquals": {"sagemaker:ModelLifeCycle:stage": "Production",
+                        "sagemaker:ModelLifeCycle:stageStatus": "Deployed"}
 }
 DATA_SCIENCE_OWNED = {"StringEquals": {"aws:ResourceAccount": {"Ref": "DataScienceAccountIds"}}}
 GROUP_ARN = "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}:model-package-group/${Name}"
