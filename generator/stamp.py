@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import sys
 import sysconfig
 import zlib
@@ -150,6 +151,7 @@ class BuildStamp:
         self._write(stamp)
 
     def _write(self, stamp: dict[str, Any]) -> None:
-        tmp = self.path.with_name(self.path.name + ".tmp")
+        # a temporary name of its own: concurrent builds into one dist each replace the stamp whole
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         tmp.write_text(json.dumps(stamp, indent=1))
         tmp.replace(self.path)
