@@ -31,14 +31,13 @@ from botocore.exceptions import ClientError
 
 from .aws import error_code
 from .manifest import OWNER_TAG_PRODUCT
-from .state import _pages, _tags
+from .state import _pages, _tags, account_provisioned_products
 
 __all__ = ["Version", "LiveProductVersions", "Usage", "ProjectsState", "read_projects", "read_version_parameters",
            "KINDS", "S3_TEMPLATE"]
 
 SAGEMAKER_PROJECT, PROVISIONED_PRODUCT, S3_TEMPLATE = "sagemaker-project", "provisioned-product", "s3-template-project"
 KINDS = (SAGEMAKER_PROJECT, PROVISIONED_PRODUCT, S3_TEMPLATE)
-ACCOUNT_LEVEL = {"Key": "Account", "Value": "self"}
 #: answers that mean "not yours to describe" (a product of another account, one deleted since)
 UNREADABLE = ("ResourceNotFoundException", "InvalidParametersException", "AccessDeniedException")
 S3_HOST = re.compile(r"(?:(?P<bucket>.+)\.)?s3(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?\.amazonaws\.com(?:\.cn)?")
@@ -107,8 +106,7 @@ def read_projects(sc, sagemaker, s3_for=None, region: str = "") -> ProjectsState
     """Everything in one region; ``s3_for(region)`` gives an S3 client to read an S3 template's object
     version (its ``smcat-version`` metadata), or None to leave such versions untold."""
     state = ProjectsState(region=region)
-    provisioned = {pp["Id"]: pp for pp in _pages(sc, "search_provisioned_products", "ProvisionedProducts",
-                                                  AccessLevelFilter=ACCOUNT_LEVEL, PageSize=100)}
+    provisioned = {pp["Id"]: pp for pp in account_provisioned_products(sc)}
     linked: set[str] = set()
     for project in _read_sagemaker_projects(sagemaker):
         usage = _project_usage(project, provisioned, s3_for)

@@ -566,14 +566,20 @@ def _user_label(pp: dict) -> str:
     return f"{pp.get('Name', pp.get('Id'))} (project {project})" if project else pp.get("Name", pp.get("Id", "?"))
 
 
+def account_provisioned_products(sc) -> Iterator[dict]:
+    """Every provisioned product of the calling account in the client's region (one paginated
+    SearchProvisionedProducts; the Account access level sees no other account's)."""
+    return _pages(sc, "search_provisioned_products", "ProvisionedProducts", AccessLevelFilter=ACCOUNT_LEVEL,
+                  PageSize=100)
+
+
 def _read_version_usage(clients: Clients, state: LiveState) -> None:
     """For --retire-after: which version each provisioned product of this account runs (one paginated
     SearchProvisionedProducts for the whole region) and which portfolios hold each product
     (ListPortfoliosForProduct), so that the planner keeps every version it cannot prove unused."""
     sc = clients.sc
     by_product: dict[str, LiveUsage] = {p.id: LiveUsage() for p in state.products.values()}
-    for pp in _pages(sc, "search_provisioned_products", "ProvisionedProducts", AccessLevelFilter=ACCOUNT_LEVEL,
-                     PageSize=100):
+    for pp in account_provisioned_products(sc):
         usage = by_product.get(pp.get("ProductId", ""))
         if usage is None:
             continue
